@@ -396,7 +396,8 @@ function showCommand(command: readonly string[]): string {
     if (/^--?[\w-]+=/.test(part) && SECRET_ARGUMENT.test(part.split("=")[0]!)) {
       shown.push(`${part.split("=")[0]}=***`);
     } else if (
-      index > 1 && previous?.startsWith("-") && SECRET_ARGUMENT.test(previous)
+      index > 1 && previous?.startsWith("-") && !previous.includes("=") &&
+      SECRET_ARGUMENT.test(previous)
     ) {
       shown.push("***");
     } else shown.push(part);
