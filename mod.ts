@@ -37,6 +37,15 @@ export {
   StaticClientConfigStore,
 } from "./src/client_config.ts";
 export {
+  type RemoteClientConfig,
+  RemoteClientConfigStore,
+  type RemoteClientConfigStoreOptions,
+} from "./src/config/remote_client_config_store.ts";
+export {
+  OidcClientConfigStore,
+  type OidcClientConfigStoreOptions,
+} from "./src/config/oidc_client_config_store.ts";
+export {
   type AuthContext,
   type AuthEvent,
   type AuthModeSource,
@@ -69,15 +78,29 @@ export {
   type CommandAuthenticatorOptions,
   getProxyAuthenticator,
 } from "./src/authenticators/command_authenticator.ts";
-export { ClientCredentialsAuthenticator } from "./src/authenticators/client_credentials_authenticator.ts";
-export { DeviceCodeAuthenticator } from "./src/authenticators/device_code_authenticator.ts";
-export { PkceAuthenticator } from "./src/authenticators/pkce_authenticator.ts";
+export {
+  ClientCredentialsAuthenticator,
+  type ClientCredentialsAuthenticatorOptions,
+} from "./src/authenticators/client_credentials_authenticator.ts";
+export {
+  DeviceCodeAuthenticator,
+  type DeviceCodeAuthenticatorOptions,
+} from "./src/authenticators/device_code_authenticator.ts";
+export {
+  PkceAuthenticator,
+  type PkceAuthenticatorOptions,
+} from "./src/authenticators/pkce_authenticator.ts";
 
 export {
   type CredentialLock,
   type CredentialStore,
+  credentialStoreKey,
   MemoryCredentialStore,
 } from "./src/store/credential_store.ts";
+export {
+  FileCredentialStore,
+  type FileCredentialStoreOptions,
+} from "./src/store/file_credential_store.ts";
 
 export type {
   AuthenticatorClass,
@@ -93,3 +116,32 @@ export {
   registerAuthenticatorPlugin,
   registry,
 } from "./src/resolve/registry.ts";
+export {
+  type AuthModeListing,
+  type AuthModeResolution,
+  DEFAULT_AUTH_MODE,
+  getAuthenticator,
+  listAuthModes,
+  resolveAuthMode,
+  type ResolveOptions,
+} from "./src/resolve/resolver.ts";
+
+export {
+  type LoadedPlatformConfig,
+  loadPlatformConfig,
+  type LoadPlatformConfigOptions,
+  loadPlatformConfigWithSources,
+  type PlatformConfigSetting,
+  type PlatformConfigSource,
+  type PlatformConfigSources,
+} from "./src/config/load_platform_config.ts";
+export {
+  type AuthFetchOptions,
+  createAuthFetch,
+} from "./src/transport/auth_fetch.ts";
+export {
+  type AuthInterceptor,
+  type AuthInterceptorOptions,
+  createAuthInterceptor,
+  type InterceptedRequest,
+} from "./src/transport/auth_interceptor.ts";

@@ -59,6 +59,8 @@ export class StaticClientConfigStore implements ClientConfigStore {
   readonly #clientConfig: ClientConfig;
 
   /**
+   * Creates a store that holds the given client config.
+   *
    * @param clientConfig The client config to hand out.
    * @throws {TypeError} When `clientConfig` is not an object.
    */

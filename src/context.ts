@@ -7,10 +7,8 @@
 
 import { AuthError, ConfigError } from "./errors.ts";
 import type { PlatformConfig } from "./platform_config.ts";
-import {
-  type CredentialStore,
-  MemoryCredentialStore,
-} from "./store/credential_store.ts";
+import type { CredentialStore } from "./store/credential_store.ts";
+import { FileCredentialStore } from "./store/file_credential_store.ts";
 
 /** The `fetch` signature sesame calls, and that callers may inject. */
 export type FetchLike = (
@@ -108,9 +106,11 @@ export interface AuthContext {
  * `overrides` leaves out.
  *
  * Defaults: a `fetch` that trusts `caCertFilePath` and goes through
- * `httpProxyUrl`, a credential store in memory, the system's browser opener,
- * a device prompt that fails (a library cannot show one; pass your own), an
- * event sink that drops events, and `Date.now`.
+ * `httpProxyUrl`, a {@linkcode FileCredentialStore} in the user cache
+ * directory (found on first use, by authenticators that store logins; it
+ * then needs `--allow-env`, `--allow-read` and `--allow-write`), the
+ * system's browser opener, a device prompt that fails (a library cannot show
+ * one; pass your own), an event sink that drops events, and `Date.now`.
  *
  * @param config The platform config.
  * @param overrides Parts to use instead of the defaults.
@@ -132,7 +132,7 @@ export function createAuthContext(
 ): AuthContext {
   return {
     fetch: overrides.fetch ?? createPlatformFetch(config),
-    credentialStore: overrides.credentialStore ?? new MemoryCredentialStore(),
+    credentialStore: overrides.credentialStore ?? new FileCredentialStore(),
     openBrowser: overrides.openBrowser ?? openSystemBrowser,
     onDevicePrompt: overrides.onDevicePrompt ?? refuseDevicePrompt,
     onEvent: overrides.onEvent ?? dropEvent,

@@ -78,6 +78,8 @@ export class UnknownAuthModeError extends AuthError {
   readonly mode: string;
 
   /**
+   * Creates the error.
+   *
    * @param mode The mode name that was asked for.
    * @param message The full message, with the names that do exist.
    */
@@ -103,6 +105,8 @@ export class PluginLoadError extends AuthError {
   readonly mode: string;
 
   /**
+   * Creates the error.
+   *
    * @param mode The mode whose plugin failed to load.
    * @param message What failed and what to do.
    * @param options The import error, as `cause`.
@@ -130,6 +134,8 @@ export class PluginContractError extends AuthError {
   readonly mode: string;
 
   /**
+   * Creates the error.
+   *
    * @param mode The mode whose plugin broke the contract.
    * @param message What is missing and what to do.
    */
@@ -156,6 +162,8 @@ export class PluginInitError extends AuthError {
   readonly mode: string;
 
   /**
+   * Creates the error.
+   *
    * @param mode The mode whose plugin threw.
    * @param cause What the plugin threw.
    */
@@ -183,6 +191,8 @@ export class PluginInitError extends AuthError {
  */
 export class ConfigError extends AuthError {
   /**
+   * Creates the error.
+   *
    * @param message What is wrong, naming the file and key, and what to do.
    * @param options The parse or read error, as `cause`.
    */
@@ -204,6 +214,8 @@ export class ConfigError extends AuthError {
  */
 export class CommandError extends AuthError {
   /**
+   * Creates the error.
+   *
    * @param message What the command did, with the end of its stderr.
    * @param options The underlying error, as `cause`.
    */
@@ -233,6 +245,8 @@ export class TokenRequestError extends AuthError {
   readonly error?: string;
 
   /**
+   * Creates the error.
+   *
    * @param message What failed and what to do.
    * @param details The HTTP status, OAuth error and cause.
    * @param code A more precise code, such as `ACCESS_DENIED`.

@@ -36,10 +36,11 @@ export interface CachingAuthenticatorOptions {
     Pick<AuthContext, "credentialStore" | "onEvent" | "now">
   >;
   /**
-   * The key to keep credentials under in the context's credential store;
-   * nothing is stored without it.
+   * The key to keep credentials under in the context's credential store, or
+   * a function that works it out on first use (when it depends on the
+   * client config, say); nothing is stored without it.
    */
-  storeKey?: string;
+  storeKey?: string | (() => Promise<string>);
 }
 
 /** What {@linkcode CachingAuthenticator.fetchCredentials} receives. */
@@ -89,10 +90,9 @@ interface Flight {
  * ```
  */
 export abstract class CachingAuthenticator implements Authenticator {
-  /** The header the token goes in. */
-  readonly headerKey: string;
+  #headerKey: string;
   readonly #store?: CredentialStore;
-  readonly #storeKey?: string;
+  #storeKey?: string | Promise<string> | (() => Promise<string>);
   readonly #emit?: (event: AuthEvent) => void;
   readonly #now: () => number;
   #current?: Credentials;
@@ -101,10 +101,12 @@ export abstract class CachingAuthenticator implements Authenticator {
   #flight?: Flight;
 
   /**
+   * Creates the authenticator; nothing is fetched until credentials are asked for.
+   *
    * @param options The header key, the context and the store key.
    */
   constructor(options: CachingAuthenticatorOptions = {}) {
-    this.headerKey = options.headerKey ?? "authorization";
+    this.#headerKey = options.headerKey ?? "authorization";
     this.#now = options.context?.now ?? Date.now;
     this.#emit = options.context?.onEvent;
     if (options.storeKey !== undefined) {
@@ -124,6 +126,36 @@ export abstract class CachingAuthenticator implements Authenticator {
   protected abstract fetchCredentials(
     options: FetchCredentialsOptions,
   ): Promise<Credentials>;
+
+  /**
+   * The header the token goes in. A subclass whose server names the header
+   * may change it on the first fetch; read it after
+   * {@linkcode getCredentials}.
+   *
+   * @returns The header name.
+   */
+  get headerKey(): string {
+    return this.#headerKey;
+  }
+
+  /**
+   * Changes the header the token goes in, for subclasses that learn it from
+   * the server.
+   *
+   * @param headerKey The header name.
+   */
+  protected setHeaderKey(headerKey: string): void {
+    this.#headerKey = headerKey;
+  }
+
+  /**
+   * Runs before every refresh, the first read of the store included, so a
+   * subclass can learn what the server decides, such as the header key,
+   * before any credentials are served. Does nothing by default.
+   *
+   * @param _signal Aborted when every caller waiting has given up.
+   */
+  protected prepare(_signal: AbortSignal): Promise<void> | void {}
 
   /**
    * The clock this authenticator reads, in epoch milliseconds.
@@ -226,6 +258,7 @@ export abstract class CachingAuthenticator implements Authenticator {
   ): Promise<Credentials> {
     this.#event({ type: "refresh_started", reason });
     try {
+      await this.prepare(signal);
       return await this.#refreshFromStoreOrFetch(avoid, signal);
     } catch (error) {
       this.#event({
@@ -242,7 +275,7 @@ export abstract class CachingAuthenticator implements Authenticator {
     signal: AbortSignal,
   ): Promise<Credentials> {
     const store = this.#store;
-    const key = this.#storeKey;
+    const key = await this.#key();
     if (store === undefined || key === undefined) {
       return await this.#fetch(this.#current, signal);
     }
@@ -262,6 +295,20 @@ export abstract class CachingAuthenticator implements Authenticator {
     } finally {
       await lock?.release();
     }
+  }
+
+  /** The store key, worked out once when it is a function. */
+  #key(): Promise<string | undefined> | string | undefined {
+    const key = this.#storeKey;
+    if (typeof key !== "function") return key;
+    const pending = key();
+    this.#storeKey = pending;
+    pending.then((value) => {
+      this.#storeKey = value;
+    }, () => {
+      if (this.#storeKey === pending) this.#storeKey = key;
+    });
+    return pending;
   }
 
   async #fetch(

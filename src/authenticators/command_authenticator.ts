@@ -77,6 +77,8 @@ export class CommandAuthenticator extends CachingAuthenticator {
   readonly #maxOutputBytes: number;
 
   /**
+   * Creates the authenticator; the program runs when credentials are asked for.
+   *
    * @param config The platform config; `command` is the program to run.
    * @param _store Unused: the program needs no client config.
    * @param context The clock and the event sink.

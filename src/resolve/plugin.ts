@@ -38,12 +38,18 @@ export type AuthenticatorFactory = (
  * @example
  * ```ts
  * import {
+ *   type AuthContext,
  *   type AuthenticatorClass,
  *   CachingAuthenticator,
  *   type Credentials,
+ *   type PlatformConfig,
  * } from "@sesame/auth";
  *
  * class Fixed extends CachingAuthenticator {
+ *   constructor(config: PlatformConfig, _store: unknown, context: AuthContext) {
+ *     super({ headerKey: config.authorizationHeader, context });
+ *   }
+ *
  *   protected fetchCredentials(): Promise<Credentials> {
  *     return Promise.resolve({ accessToken: "t" });
  *   }

@@ -42,6 +42,12 @@ export interface CredentialStore {
    */
   delete(key: string): Promise<void>;
   /**
+   * Lists the keys that have credentials, for log-out and diagnostics.
+   *
+   * @returns The keys, in no particular order.
+   */
+  keys?(): Promise<string[]>;
+  /**
    * Takes an exclusive lock on a key across processes, waiting for it.
    *
    * @param key The key.
@@ -96,4 +102,44 @@ export class MemoryCredentialStore implements CredentialStore {
     this.#entries.delete(key);
     return Promise.resolve();
   }
+
+  /**
+   * Lists the keys that have credentials.
+   *
+   * @returns The keys, in the order they were first set.
+   */
+  keys(): Promise<string[]> {
+    return Promise.resolve([...this.#entries.keys()]);
+  }
+}
+
+/**
+ * Builds the key a login is stored under: `endpoint|mode|clientId`.
+ *
+ * @param endpoint The platform endpoint, as configured.
+ * @param mode The auth mode, such as `"pkce"`.
+ * @param clientId The OAuth client id.
+ * @returns The key.
+ *
+ * @example The key of a PKCE login
+ * ```ts
+ * import { credentialStoreKey } from "@sesame/auth";
+ *
+ * const key = credentialStoreKey("https://flyte.example.com", "pkce", "flytectl");
+ * console.assert(key === "https://flyte.example.com|pkce|flytectl");
+ * ```
+ */
+export function credentialStoreKey(
+  endpoint: string,
+  mode: string,
+  clientId: string,
+): string {
+  for (const [name, value] of Object.entries({ endpoint, mode, clientId })) {
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Cannot build a credential store key: ${name} must be a string`,
+      );
+    }
+  }
+  return `${endpoint}|${mode}|${clientId}`;
 }

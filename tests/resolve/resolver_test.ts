@@ -90,7 +90,7 @@ Deno.test("getAuthenticator() constructs the class of every built-in name", asyn
   };
   for (const [mode, cls] of Object.entries(expected)) {
     await t.step(
-      `"${mode.toUpperCase()}" makes ${(cls as Function).name}`,
+      `"${mode.toUpperCase()}" makes ${(cls as { name: string }).name}`,
       async () => {
         const made = await getAuthenticator(
           { ...config, authMode: mode.toUpperCase() },
