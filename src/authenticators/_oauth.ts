@@ -13,7 +13,7 @@
  * @module
  */
 
-import * as oauth from "oauth4webapi";
+import type * as OAuth from "oauth4webapi";
 import type { Credentials } from "../authenticator.ts";
 import type { AuthContext } from "../context.ts";
 import {
@@ -22,6 +22,20 @@ import {
   ConfigError,
   TokenRequestError,
 } from "../errors.ts";
+
+// Loaded on the first request rather than with sesame: programs that only
+// read cached credentials should not pay for parsing the protocol library.
+let oauth: typeof OAuth;
+
+/**
+ * Loads `oauth4webapi` once.
+ *
+ * @returns The module.
+ */
+export async function loadOAuth(): Promise<typeof OAuth> {
+  oauth ??= await import("oauth4webapi");
+  return oauth;
+}
 
 /** How the client proves who it is at the token endpoint. */
 export type ClientAuthentication =
@@ -114,11 +128,11 @@ export type Grant =
   | "device_code"
   | "authorization_code";
 
-type RequestOptions = oauth.TokenEndpointRequestOptions;
+type RequestOptions = OAuth.TokenEndpointRequestOptions;
 type MakeRequest = (
-  as: oauth.AuthorizationServer,
-  client: oauth.Client,
-  authentication: oauth.ClientAuth,
+  as: OAuth.AuthorizationServer,
+  client: OAuth.Client,
+  authentication: OAuth.ClientAuth,
   options: RequestOptions,
 ) => Promise<Response>;
 
@@ -343,6 +357,7 @@ export async function requestAuthorizationCode(
   callback: AuthorizationCallback,
   signal?: AbortSignal,
 ): Promise<Response> {
+  await loadOAuth();
   const parameters = checkCallback(settings, callback);
   return await send(
     settings,
@@ -433,6 +448,7 @@ async function send(
   signal: AbortSignal | undefined,
   makeRequest: MakeRequest,
 ): Promise<Response> {
+  await loadOAuth();
   const target = describeEndpoint(settings, endpoint);
   const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = new AbortController();
@@ -476,7 +492,7 @@ async function sendWithRetries(
     [oauth.allowInsecureRequests]: target.url.protocol === "http:",
   };
   const as = authorizationServer(settings);
-  const client: oauth.Client = { client_id: settings.clientId };
+  const client: OAuth.Client = { client_id: settings.clientId };
   const authentication = clientAuthentication(settings);
   for (let attempt = 1;; attempt++) {
     const outcome = await attemptOnce(
@@ -622,6 +638,7 @@ export async function processTokenResponse(
   grant: Grant,
   secrets: readonly string[] = [],
 ): Promise<Credentials> {
+  await loadOAuth();
   const target = describeEndpoint(settings, "token");
   const json = await readJson(response, target);
   if (response.status !== 200) {
@@ -637,7 +654,7 @@ export async function processTokenResponse(
   if (idToken !== undefined) delete json.id_token;
   json.token_type ??= "Bearer";
   const result = await check(target, () =>
-    processors[grant](
+    processors()[grant](
       authorizationServer(settings),
       { client_id: settings.clientId },
       jsonResponse(json),
@@ -657,6 +674,7 @@ export async function processDeviceAuthorizationResponse(
   settings: OAuthSettings,
   response: Response,
 ): Promise<DeviceAuthorization> {
+  await loadOAuth();
   const target = describeEndpoint(settings, "device");
   const json = await readJson(response, target);
   if (response.status !== 200) {
@@ -690,19 +708,21 @@ export async function processDeviceAuthorizationResponse(
   return authorization;
 }
 
-const processors: Record<
+function processors(): Record<
   Grant,
   (
-    as: oauth.AuthorizationServer,
-    client: oauth.Client,
+    as: OAuth.AuthorizationServer,
+    client: OAuth.Client,
     response: Response,
-  ) => Promise<oauth.TokenEndpointResponse>
-> = {
-  client_credentials: oauth.processClientCredentialsResponse,
-  refresh_token: oauth.processRefreshTokenResponse,
-  device_code: oauth.processDeviceCodeResponse,
-  authorization_code: oauth.processAuthorizationCodeResponse,
-};
+  ) => Promise<OAuth.TokenEndpointResponse>
+> {
+  return {
+    client_credentials: oauth.processClientCredentialsResponse,
+    refresh_token: oauth.processRefreshTokenResponse,
+    device_code: oauth.processDeviceCodeResponse,
+    authorization_code: oauth.processAuthorizationCodeResponse,
+  };
+}
 
 type Json = Record<string, unknown>;
 
@@ -749,7 +769,7 @@ async function check<T>(target: Target, run: () => Promise<T>): Promise<T> {
 }
 
 function toCredentials(
-  result: oauth.TokenEndpointResponse,
+  result: OAuth.TokenEndpointResponse,
   idToken: unknown,
   now: number,
 ): Credentials {
@@ -959,7 +979,7 @@ export function isLoopback(url: URL): boolean {
 
 function authorizationServer(
   settings: OAuthSettings,
-): oauth.AuthorizationServer {
+): OAuth.AuthorizationServer {
   const as: {
     issuer: string;
     token_endpoint: string;
@@ -975,7 +995,7 @@ function authorizationServer(
   return as;
 }
 
-function clientAuthentication(settings: OAuthSettings): oauth.ClientAuth {
+function clientAuthentication(settings: OAuthSettings): OAuth.ClientAuth {
   const method = settings.clientAuthentication ??
     (settings.clientSecret ? "client_secret_basic" : "none");
   if (method === "none") return oauth.None();

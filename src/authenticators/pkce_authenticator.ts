@@ -6,11 +6,6 @@
  * @module
  */
 
-import {
-  calculatePKCECodeChallenge,
-  generateRandomCodeVerifier,
-  generateRandomState,
-} from "oauth4webapi";
 import type { Credentials } from "../authenticator.ts";
 import type { ClientConfig, ClientConfigStore } from "../client_config.ts";
 import { type AuthContext, createAuthContext } from "../context.ts";
@@ -25,6 +20,7 @@ import {
 import {
   authorizationCodeGrant,
   isLoopback,
+  loadOAuth,
   type OAuthSettings,
   refreshTokenGrant,
 } from "./_oauth.ts";
@@ -194,9 +190,10 @@ export class PkceAuthenticator extends CachingAuthenticator {
     signal: AbortSignal,
   ): Promise<Credentials> {
     const redirect = loopbackRedirect(clientConfig.redirectUri);
-    const verifier = generateRandomCodeVerifier();
-    const state = generateRandomState();
-    const challenge = await calculatePKCECodeChallenge(verifier);
+    const oauth = await loadOAuth();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const challenge = await oauth.calculatePKCECodeChallenge(verifier);
     signal.throwIfAborted();
 
     const listener = listenOnLoopback(redirect, state);

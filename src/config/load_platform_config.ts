@@ -5,8 +5,8 @@
  * @module
  */
 
-import { resolve } from "node:path";
-import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import type { Document } from "yaml";
+import { resolvePath } from "../_path.ts";
 import { ConfigError } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { type IniFile, parseIni } from "./_ini.ts";
@@ -376,7 +376,7 @@ async function locateFile(
   searched: string[],
 ): Promise<Located | undefined> {
   if (explicit !== undefined) {
-    const path = resolve(cwd, explicit);
+    const path = resolvePath(cwd, explicit);
     searched.push(path);
     return { path, format: formatOf(path), foundBy: "option" };
   }
@@ -384,11 +384,11 @@ async function locateFile(
   // missing.
   const candidates: [string, Located["foundBy"]][] = [];
   const fromEnv = env("FLYTECTL_CONFIG");
-  if (fromEnv) candidates.push([resolve(cwd, fromEnv), "FLYTECTL_CONFIG"]);
-  candidates.push([resolve(cwd, "flytekit.config"), "cwd"]);
+  if (fromEnv) candidates.push([resolvePath(cwd, fromEnv), "FLYTECTL_CONFIG"]);
+  candidates.push([resolvePath(cwd, "flytekit.config"), "cwd"]);
   if (home) {
-    candidates.push([resolve(home, ".flyte", "config"), "home"]);
-    candidates.push([resolve(home, ".flyte", "config.yaml"), "home"]);
+    candidates.push([resolvePath(home, ".flyte", "config"), "home"]);
+    candidates.push([resolvePath(home, ".flyte", "config.yaml"), "home"]);
   }
   for (const [path, foundBy] of candidates) {
     searched.push(path);
@@ -426,7 +426,10 @@ async function openConfigFile(
       { cause },
     );
   }
-  return format === "yaml" ? openYaml(path, text) : openIni(path, text);
+  if (format === "ini") return openIni(path, text);
+  // Loaded only for YAML files: the parser costs tens of milliseconds of
+  // start-up that INI and environment-only users should not pay.
+  return openYaml(path, text, await import("yaml"));
 }
 
 function readFailure(cause: unknown): string {
@@ -466,9 +469,9 @@ function openIni(path: string, text: string): ConfigFile {
   };
 }
 
-function openYaml(path: string, text: string): ConfigFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+function openYaml(path: string, text: string, yaml: YamlModule): ConfigFile {
+  const lineCounter = new yaml.LineCounter();
+  const doc = yaml.parseDocument(text, { lineCounter, prettyErrors: false });
   const lineAt = (offset = 0) => Math.max(1, lineCounter.linePos(offset).line);
   const error = doc.errors[0];
   if (error) {
@@ -482,7 +485,7 @@ function openYaml(path: string, text: string): ConfigFile {
     );
   }
   const data = yamlData(doc, path);
-  const lineOf = (keys: string[]) => lineAt(keyOffset(doc, keys));
+  const lineOf = (keys: string[]) => lineAt(keyOffset(yaml, doc, keys));
   return {
     path,
     format: "yaml",
@@ -508,19 +511,22 @@ function openYaml(path: string, text: string): ConfigFile {
 
 /** The offset of the last key of `keys`, for its line. */
 function keyOffset(
-  doc: ReturnType<typeof parseDocument>,
+  yaml: YamlModule,
+  doc: Document,
   keys: string[],
 ): number | undefined {
   const map = doc.getIn(keys.slice(0, -1), true);
-  if (!isMap(map)) return undefined;
+  if (!yaml.isMap(map)) return undefined;
   const pair = map.items.find((item) =>
-    isScalar(item.key) && item.key.value === keys.at(-1)
+    yaml.isScalar(item.key) && item.key.value === keys.at(-1)
   );
-  return isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+  return yaml.isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
 }
 
+type YamlModule = typeof import("yaml");
+
 function yamlData(
-  doc: ReturnType<typeof parseDocument>,
+  doc: Document,
   path: string,
 ): Record<string, unknown> {
   let data: unknown;
@@ -725,7 +731,7 @@ async function applySecretSources(
 ): Promise<void> {
   const location = found.get("clientSecretLocation");
   if (location) {
-    loaded.clientSecretLocation = resolve(cwd, location.value as string);
+    loaded.clientSecretLocation = resolvePath(cwd, location.value as string);
   }
   const variable = found.get("clientSecretEnvVar");
   if (variable) loaded.clientSecretEnvVar = variable.value as string;

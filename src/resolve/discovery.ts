@@ -5,9 +5,8 @@
  * @module
  */
 
-import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import type { ParseError } from "jsonc-parser";
+import { parentPath, pathToUrl, resolvePath, urlToPath } from "../_path.ts";
 import {
   ConfigError,
   PluginContractError,
@@ -43,12 +42,12 @@ export function findConfigFile(
   cwd: string,
 ): string | undefined {
   if (configFile !== undefined) return toPath(configFile, cwd);
-  for (let dir = resolve(cwd);; dir = dirname(dir)) {
+  for (let dir = resolvePath(cwd);; dir = parentPath(dir)) {
     for (const name of CONFIG_NAMES) {
-      const candidate = join(dir, name);
+      const candidate = resolvePath(dir, name);
       if (isFile(candidate)) return candidate;
     }
-    if (dirname(dir) === dir) return undefined;
+    if (parentPath(dir) === dir) return undefined;
   }
 }
 
@@ -60,9 +59,9 @@ function toPath(configFile: string | URL, cwd: string): string {
         `Cannot read the auth plugin config "${url.href}": only local files are supported; pass a path or a file: URL`,
       );
     }
-    return fileURLToPath(url);
+    return urlToPath(url);
   }
-  return resolve(cwd, configFile);
+  return resolvePath(cwd, configFile);
 }
 
 function isFile(path: string): boolean {
@@ -90,12 +89,17 @@ const parsed = new Map<string, { mtime: number; file: PluginConfigFile }>();
  * @returns The checked plugin map.
  * @throws {ConfigError} When the file cannot be read or is malformed.
  */
-export function readPluginConfig(path: string): PluginConfigFile {
+export async function readPluginConfig(
+  path: string,
+): Promise<PluginConfigFile> {
   const mtime = statTime(path);
   const cached = parsed.get(path);
   if (cached && cached.mtime === mtime) return cached.file;
 
-  const file = parsePluginConfig(path, readText(path));
+  // Loaded only for discovery: built-in and registered names never pay its
+  // start-up cost.
+  const jsonc = await import("jsonc-parser");
+  const file = parsePluginConfig(path, readText(path), jsonc);
   parsed.set(path, { mtime, file });
   return file;
 }
@@ -133,20 +137,24 @@ function unreadable(path: string, cause: unknown): ConfigError {
  *
  * @param path The file's path, for messages and relative specifiers.
  * @param text The file's text, JSON with comments allowed.
+ * @param jsonc The JSONC parser.
  * @returns The checked plugin map.
  */
 export function parsePluginConfig(
   path: string,
   text: string,
+  jsonc: typeof import("jsonc-parser"),
 ): PluginConfigFile {
   const errors: ParseError[] = [];
-  const root: unknown = parse(text, errors, { allowTrailingComma: true });
+  const root: unknown = jsonc.parse(text, errors, {
+    allowTrailingComma: true,
+  });
   if (errors.length > 0) {
     const { error, offset } = errors[0]!;
     const line = text.slice(0, offset).split("\n").length;
     throw new ConfigError(
       `Cannot parse "${path}" at line ${line}: ${
-        printParseErrorCode(error)
+        jsonc.printParseErrorCode(error)
       }; fix the JSON`,
     );
   }
@@ -159,7 +167,7 @@ export function parsePluginConfig(
     : expectObject(auth.plugins, path, `"auth.plugins"`);
   return {
     path,
-    url: pathToFileURL(path),
+    url: pathToUrl(path),
     plugins: readPluginMap(pluginEntries, path),
     imports: readImports(top.imports, path),
   };

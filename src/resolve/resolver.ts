@@ -200,17 +200,10 @@ export async function getAuthenticator(
  * console.assert(found.source === "builtin");
  * ```
  */
-export function resolveAuthMode(
+export async function resolveAuthMode(
   mode: string,
   options: Omit<ResolveOptions, "context"> = {},
 ): Promise<AuthModeResolution> {
-  return settle(() => resolveNow(mode, options));
-}
-
-function resolveNow(
-  mode: string,
-  options: Omit<ResolveOptions, "context">,
-): AuthModeResolution {
   const name = checkModeName(mode);
   const builtin = BUILTIN_AUTH_MODES.get(name);
   if (builtin !== undefined) {
@@ -221,7 +214,7 @@ function resolveNow(
     const authenticator = registered.name || "anonymous";
     return { mode: name, source: "registry", authenticator };
   }
-  return discover(name, options);
+  return await discover(name, options);
 }
 
 /**
@@ -242,15 +235,9 @@ function resolveNow(
  * console.assert(modes.some((m) => m.mode === "deviceflow"));
  * ```
  */
-export function listAuthModes(
+export async function listAuthModes(
   options: Omit<ResolveOptions, "context"> = {},
 ): Promise<AuthModeListing[]> {
-  return settle(() => listNow(options));
-}
-
-function listNow(
-  options: Omit<ResolveOptions, "context">,
-): AuthModeListing[] {
   const plugins = options.registry ?? registry;
   const listing: AuthModeListing[] = [];
   for (const [mode, authenticator] of BUILTIN_AUTH_MODES) {
@@ -260,7 +247,7 @@ function listNow(
     const target = plugins.get(mode)?.name || "anonymous";
     listing.push({ mode, source: "registry", target });
   }
-  const file = configFileOf(options);
+  const file = await configFileOf(options);
   if (file !== undefined) {
     for (const [mode, specifier] of file.plugins) {
       listing.push(listDiscovered(mode, specifier, file, plugins));
@@ -291,15 +278,6 @@ function listDiscovered(
   return entry;
 }
 
-/** Runs synchronous work as a promise, so that its errors reject. */
-function settle<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
 interface FoundPlugin {
   resolution: AuthModeResolution;
   plugin: AuthenticatorPlugin;
@@ -317,7 +295,7 @@ async function findPlugin(
       plugin: registered,
     };
   }
-  const resolution = discover(mode, options);
+  const resolution = await discover(mode, options);
   const plugin = await importPlugin(
     mode,
     resolution.specifier,
@@ -327,11 +305,11 @@ async function findPlugin(
   return { resolution, plugin };
 }
 
-function discover(
+async function discover(
   mode: string,
   options: Omit<ResolveOptions, "context">,
-): Extract<AuthModeResolution, { source: "config" }> {
-  const file = configFileOf(options);
+): Promise<Extract<AuthModeResolution, { source: "config" }>> {
+  const file = await configFileOf(options);
   const specifier = file?.plugins.get(mode);
   if (file === undefined || specifier === undefined) {
     throw unknownMode(mode, options.registry ?? registry, file, options);
@@ -340,12 +318,12 @@ function discover(
   return { mode, source: "config", configFile: file.path, specifier, url };
 }
 
-function configFileOf(
+async function configFileOf(
   options: Omit<ResolveOptions, "context">,
-): PluginConfigFile | undefined {
+): Promise<PluginConfigFile | undefined> {
   if (options.configFile === false) return undefined;
   const path = findConfigFile(options.configFile, Deno.cwd());
-  return path === undefined ? undefined : readPluginConfig(path);
+  return path === undefined ? undefined : await readPluginConfig(path);
 }
 
 function unknownMode(

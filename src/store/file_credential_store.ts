@@ -8,6 +8,7 @@
 import type { Credentials } from "../authenticator.ts";
 import { AuthError, ConfigError } from "../errors.ts";
 import type { CredentialLock, CredentialStore } from "./credential_store.ts";
+import { isAbsolutePath, resolvePath } from "../_path.ts";
 
 const FORMAT_VERSION = 1;
 const SLUG_MAX = 40;
@@ -233,7 +234,7 @@ export class FileCredentialStore implements CredentialStore {
     try {
       for await (const entry of Deno.readDir(this.directory)) {
         if (!entry.isFile || !entry.name.endsWith(".json")) continue;
-        const key = await this.#keyOf(join(this.directory, entry.name));
+        const key = await this.#keyOf(resolvePath(this.directory, entry.name));
         if (key !== undefined) keys.push(key);
       }
     } catch (error) {
@@ -319,7 +320,7 @@ export class FileCredentialStore implements CredentialStore {
         "Cannot use a credential store key: it must be a non-empty string",
       );
     }
-    return join(this.directory, await fileName(key) + extension);
+    return resolvePath(this.directory, await fileName(key) + extension);
   }
 
   async #ensureDirectory(): Promise<void> {
@@ -417,7 +418,7 @@ function defaultDirectory(): string {
       } are not set; set one or pass options.directory to FileCredentialStore`,
     );
   }
-  return join(base, "sesame");
+  return resolvePath(base, "sesame");
 }
 
 function unixCacheHome(
@@ -425,21 +426,8 @@ function unixCacheHome(
 ): string | undefined {
   const { XDG_CACHE_HOME: xdg, HOME: home } = env;
   // The XDG Base Directory spec says to ignore a relative XDG_CACHE_HOME.
-  if (xdg && isAbsolute(xdg)) return xdg;
-  return home ? join(home, ".cache") : undefined;
-}
-
-// Not node:path: loading it adds about 7 ms to every process start (Deno 2.9,
-// against an empty script), more than a warm read may cost in all (issue 3),
-// and these paths only ever need one separator.
-function join(...parts: string[]): string {
-  const separator = Deno.build.os === "windows" ? "\\" : "/";
-  return parts.map((part, i) => i === 0 ? part.replace(/[\\/]+$/, "") : part)
-    .join(separator);
-}
-
-function isAbsolute(path: string): boolean {
-  return path.startsWith("/");
+  if (xdg && isAbsolutePath(xdg)) return xdg;
+  return home ? resolvePath(home, ".cache") : undefined;
 }
 
 /** A readable slug of the key and a hash of it, safe on every file system. */

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { Authenticator, Credentials } from "../authenticator.ts";
 import type { AuthEvent } from "../context.ts";
 import { checkAuthenticator, emitRetry } from "./_shared.ts";
@@ -122,6 +121,14 @@ export function createAuthInterceptor(
     };
 }
 
+/** `Code.Unauthenticated`, the same number in Connect and gRPC. */
+const UNAUTHENTICATED = 16;
+
+/**
+ * Matched by shape rather than with `ConnectError.from`, so that importing
+ * sesame does not load `@connectrpc/connect` for users who never use it.
+ */
 function isUnauthenticated(error: unknown): boolean {
-  return ConnectError.from(error).code === Code.Unauthenticated;
+  return error instanceof Error && error.name === "ConnectError" &&
+    (error as { code?: unknown }).code === UNAUTHENTICATED;
 }
