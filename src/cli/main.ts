@@ -303,7 +303,9 @@ function publicCredentials(
 
 async function loginCommand(flags: Flags, output: CliOutput): Promise<void> {
   const session = await openSession(flags, output);
-  const forgotten = await forget(session);
+  const mode = await storedMode(session.config);
+  // A mode that keeps nothing (a plugin, a command) has nothing to forget.
+  const forgotten = mode === undefined ? 0 : await forget(session, mode);
   const { credentials } = await authenticate(session);
   const until = credentials.expiresAt === undefined
     ? "until the server rejects it"
@@ -328,18 +330,33 @@ async function logoutCommand(flags: Flags, output: CliOutput): Promise<void> {
   );
 }
 
-/** Deletes every stored key of the session's endpoint. */
-async function forget(session: Session): Promise<number> {
-  const keys = await storedKeys(session);
+/** The mode part of the keys the built-in authenticators store under. */
+const STORED_MODES: Record<string, string> = {
+  PkceAuthenticator: "pkce",
+  DeviceCodeAuthenticator: "deviceflow",
+  ClientCredentialsAuthenticator: "client_credentials",
+};
+
+async function storedMode(config: PlatformConfig): Promise<string | undefined> {
+  const found = await resolveAuthMode(modeName(config));
+  return found.source === "builtin"
+    ? STORED_MODES[found.authenticator]
+    : undefined;
+}
+
+/** Deletes the stored keys of the session's endpoint, or of one mode of it. */
+async function forget(session: Session, mode?: string): Promise<number> {
+  const keys = await storedKeys(session, mode);
   for (const key of keys) await session.credentialStore.delete(key);
   return keys.length;
 }
 
-async function storedKeys(session: Session): Promise<string[]> {
+async function storedKeys(session: Session, mode?: string): Promise<string[]> {
   const endpoint = session.config.endpoint;
   if (!endpoint) return [];
+  const prefix = mode === undefined ? `${endpoint}|` : `${endpoint}|${mode}|`;
   const keys = await session.credentialStore.keys();
-  return keys.filter((key) => key.startsWith(`${endpoint}|`));
+  return keys.filter((key) => key.startsWith(prefix));
 }
 
 async function modesCommand(flags: Flags, output: CliOutput): Promise<void> {
