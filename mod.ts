@@ -7,6 +7,7 @@
  *
  * @example Getting a token from an external command
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getAuthenticator, StaticClientConfigStore } from "@sesame/auth";
  *
  * const authenticator = await getAuthenticator(
@@ -19,7 +20,7 @@
  *   }),
  * );
  * const { accessToken } = await authenticator.getCredentials();
- * console.assert(accessToken === "a-token");
+ * assert.ok(accessToken === "a-token");
  * ```
  *
  * @module

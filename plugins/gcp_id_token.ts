@@ -169,12 +169,13 @@ type GoogleSource =
  *
  * @example Constructing it for an audience
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GcpIdTokenAuthenticator } from "@sesame/auth/plugins/gcp_id_token";
  *
  * const authenticator = new GcpIdTokenAuthenticator(
  *   { audience: "1234-abcd.apps.googleusercontent.com" },
  * );
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export class GcpIdTokenAuthenticator extends CachingAuthenticator {
@@ -474,6 +475,7 @@ export function gcpIdToken(
  *
  * @example Calling it directly
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAuthContext, StaticClientConfigStore } from "@sesame/auth";
  * import createGcpIdTokenAuthenticator from "@sesame/auth/plugins/gcp_id_token";
  *
@@ -487,7 +489,7 @@ export function gcpIdToken(
  *   }),
  *   createAuthContext({}),
  * );
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export default function createGcpIdTokenAuthenticator(

@@ -91,12 +91,13 @@ export interface GithubActionsOidcOptions {
  *
  * @example Constructing it for an audience
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GithubActionsOidcAuthenticator } from "@sesame/auth/plugins/github_actions_oidc";
  *
  * const authenticator = new GithubActionsOidcAuthenticator(
  *   { audience: "https://flyte.example.com" },
  * );
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export class GithubActionsOidcAuthenticator extends CachingAuthenticator {
@@ -252,6 +253,7 @@ export function githubActionsOidc(
  *
  * @example Calling it directly
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAuthContext, StaticClientConfigStore } from "@sesame/auth";
  * import createGithubActionsOidcAuthenticator from "@sesame/auth/plugins/github_actions_oidc";
  *
@@ -265,7 +267,7 @@ export function githubActionsOidc(
  *   }),
  *   createAuthContext({}),
  * );
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export default function createGithubActionsOidcAuthenticator(

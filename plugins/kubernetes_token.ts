@@ -92,6 +92,7 @@ export interface KubernetesTokenOptions {
  *
  * @example Reading a token file
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KubernetesTokenAuthenticator } from "@sesame/auth/plugins/kubernetes_token";
  *
  * const dir = await Deno.makeTempDir();
@@ -101,7 +102,7 @@ export interface KubernetesTokenOptions {
  *   env: {},
  * });
  * const { accessToken } = await authenticator.getCredentials();
- * console.assert(accessToken === "a-projected-token");
+ * assert.ok(accessToken === "a-projected-token");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -232,6 +233,7 @@ export function kubernetesToken(
  *
  * @example Calling it directly
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAuthContext, StaticClientConfigStore } from "@sesame/auth";
  * import createKubernetesTokenAuthenticator from "@sesame/auth/plugins/kubernetes_token";
  *
@@ -245,7 +247,7 @@ export function kubernetesToken(
  *   }),
  *   createAuthContext({}),
  * );
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export default function createKubernetesTokenAuthenticator(

@@ -14,6 +14,7 @@
  *
  * @example Sending a token from a file
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   getAuthenticator,
  *   registerAuthenticatorPlugin,
@@ -35,7 +36,7 @@
  *   }),
  * );
  * const { accessToken } = await authenticator.getCredentials();
- * console.assert(accessToken === "a-ci-token");
+ * assert.ok(accessToken === "a-ci-token");
  * await Deno.remove(dir, { recursive: true });
  * ```
  *
@@ -89,6 +90,7 @@ export interface StaticTokenOptions {
  *
  * @example Reading a given variable
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StaticTokenAuthenticator } from "@sesame/auth/plugins/static_token";
  *
  * const authenticator = new StaticTokenAuthenticator({}, undefined, {}, {
@@ -96,7 +98,7 @@ export interface StaticTokenOptions {
  *   env: { CI_TOKEN: "a-ci-token" },
  * });
  * const { accessToken } = await authenticator.getCredentials();
- * console.assert(accessToken === "a-ci-token");
+ * assert.ok(accessToken === "a-ci-token");
  * ```
  */
 export class StaticTokenAuthenticator extends CachingAuthenticator {
@@ -200,6 +202,7 @@ export function staticToken(
  *
  * @example Calling it directly
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAuthContext, StaticClientConfigStore } from "@sesame/auth";
  * import createStaticTokenAuthenticator from "@sesame/auth/plugins/static_token";
  *
@@ -213,7 +216,7 @@ export function staticToken(
  *   }),
  *   createAuthContext({}),
  * );
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export default function createStaticTokenAuthenticator(

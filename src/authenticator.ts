@@ -7,7 +7,7 @@
 /**
  * What an authenticator hands out.
  *
- * @example
+ * @example Credentials with a known expiry
  * ```ts
  * import type { Credentials } from "@sesame/auth";
  *

@@ -41,8 +41,9 @@ export interface ClientConfigStore {
 /**
  * A {@linkcode ClientConfigStore} that holds a client config given in code.
  *
- * @example
+ * @example Holding a client config given in code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StaticClientConfigStore } from "@sesame/auth";
  *
  * const store = new StaticClientConfigStore({
@@ -52,7 +53,7 @@ export interface ClientConfigStore {
  *   clientId: "flytectl",
  * });
  * const { clientId } = await store.getClientConfig();
- * console.assert(clientId === "flytectl");
+ * assert.ok(clientId === "flytectl");
  * ```
  */
 export class StaticClientConfigStore implements ClientConfigStore {

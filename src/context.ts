@@ -118,12 +118,13 @@ export interface AuthContext {
  *
  * @example Collecting events
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAuthContext, type AuthEvent } from "@sesame/auth";
  *
  * const events: AuthEvent[] = [];
  * const context = createAuthContext({}, { onEvent: (e) => events.push(e) });
  * context.onEvent({ type: "cache_hit", authenticator: "Example" });
- * console.assert(events.length === 1);
+ * assert.ok(events.length === 1);
  * ```
  */
 export function createAuthContext(
@@ -149,12 +150,13 @@ export function createAuthContext(
  * @param config The platform config.
  * @returns The `fetch`; the global one when neither setting is present.
  *
- * @example
+ * @example Building a platform fetch
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createPlatformFetch } from "@sesame/auth";
  *
  * const platformFetch = createPlatformFetch({ httpProxyUrl: undefined });
- * console.assert(typeof platformFetch === "function");
+ * assert.ok(typeof platformFetch === "function");
  * ```
  */
 export function createPlatformFetch(config: PlatformConfig): FetchLike {

@@ -65,12 +65,13 @@ export class AuthError extends Error {
 /**
  * No built-in mode, registered plugin or `auth.plugins` entry has the name.
  *
- * @example
+ * @example Checking the code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UnknownAuthModeError } from "@sesame/auth";
  *
  * const error = new UnknownAuthModeError("gcp", "Unknown auth mode \"gcp\"");
- * console.assert(error.code === "UNKNOWN_AUTH_MODE");
+ * assert.ok(error.code === "UNKNOWN_AUTH_MODE");
  * ```
  */
 export class UnknownAuthModeError extends AuthError {
@@ -92,12 +93,13 @@ export class UnknownAuthModeError extends AuthError {
 /**
  * A plugin module named in `auth.plugins` could not be imported.
  *
- * @example
+ * @example Checking the code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginLoadError } from "@sesame/auth";
  *
  * const error = new PluginLoadError("gcp", "Cannot load auth plugin \"gcp\"");
- * console.assert(error.code === "PLUGIN_LOAD_FAILED");
+ * assert.ok(error.code === "PLUGIN_LOAD_FAILED");
  * ```
  */
 export class PluginLoadError extends AuthError {
@@ -121,12 +123,13 @@ export class PluginLoadError extends AuthError {
  * A plugin is not a function, or made something that is not an
  * {@linkcode Authenticator}.
  *
- * @example
+ * @example Checking the code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginContractError } from "@sesame/auth";
  *
  * const error = new PluginContractError("gcp", "Auth plugin \"gcp\" ...");
- * console.assert(error.code === "PLUGIN_CONTRACT_VIOLATED");
+ * assert.ok(error.code === "PLUGIN_CONTRACT_VIOLATED");
  * ```
  */
 export class PluginContractError extends AuthError {
@@ -149,12 +152,13 @@ export class PluginContractError extends AuthError {
  * A plugin's factory or constructor threw; the original error is the
  * `cause`.
  *
- * @example
+ * @example Naming the mode in the message
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PluginInitError } from "@sesame/auth";
  *
  * const error = new PluginInitError("gcp", new Error("no key file"));
- * console.assert(error.message.includes("\"gcp\""));
+ * assert.ok(error.message.includes("\"gcp\""));
  * ```
  */
 export class PluginInitError extends AuthError {
@@ -181,12 +185,13 @@ export class PluginInitError extends AuthError {
 /**
  * A configuration file, value or setting is missing or malformed.
  *
- * @example
+ * @example Checking the code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfigError } from "@sesame/auth";
  *
  * const error = new ConfigError("Cannot read \"deno.json\": ...");
- * console.assert(error.code === "CONFIG_INVALID");
+ * assert.ok(error.code === "CONFIG_INVALID");
  * ```
  */
 export class ConfigError extends AuthError {
@@ -204,12 +209,13 @@ export class ConfigError extends AuthError {
 /**
  * An external credentials command failed, timed out or printed no token.
  *
- * @example
+ * @example Checking the code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CommandError } from "@sesame/auth";
  *
  * const error = new CommandError("Command \"gcloud\" exited with code 1");
- * console.assert(error.code === "COMMAND_FAILED");
+ * assert.ok(error.code === "COMMAND_FAILED");
  * ```
  */
 export class CommandError extends AuthError {
@@ -227,15 +233,16 @@ export class CommandError extends AuthError {
 /**
  * A request to a token, device or metadata endpoint failed.
  *
- * @example
+ * @example Reading the status and OAuth error
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TokenRequestError } from "@sesame/auth";
  *
  * const error = new TokenRequestError("Token request failed", {
  *   status: 400,
  *   error: "invalid_client",
  * });
- * console.assert(error.status === 400);
+ * assert.ok(error.status === 400);
  * ```
  */
 export class TokenRequestError extends AuthError {

@@ -11,7 +11,10 @@ import { redirectGoogleTokenUrl } from "../support/google_redirect.ts";
 
 const auth = new GoogleAuth();
 const client = await auth.getClient();
-redirectGoogleTokenUrl(client.transporter, Deno.env.get("SESAME_BENCH_TOKEN_URI")!);
+redirectGoogleTokenUrl(
+  client.transporter,
+  Deno.env.get("SESAME_BENCH_TOKEN_URI")!,
+);
 const idTokenClient = await auth.getIdTokenClient(
   Deno.env.get("SESAME_BENCH_AUDIENCE")!,
 );

@@ -77,11 +77,16 @@ export async function startFakeGoogle(
       return oauthError("invalid_grant", "Invalid JWT Signature.");
     }
     issued++;
-    const idToken = await signJwt(google, {
-      iss: "https://accounts.google.com",
-      aud: audience,
-      sub: "111111111111111111111",
-    }, Date.now(), lifetimeS);
+    const idToken = await signJwt(
+      google,
+      {
+        iss: "https://accounts.google.com",
+        aud: audience,
+        sub: "111111111111111111111",
+      },
+      Date.now(),
+      lifetimeS,
+    );
     return Response.json({ id_token: idToken });
   });
   tokenUri = `${server.url}token`;
@@ -127,7 +132,9 @@ async function checkAssertion(
     );
     // Google takes a missing `sub` as the issuer; google-auth-library sends none.
     const subject = payload.sub ?? CLIENT_EMAIL;
-    return subject === CLIENT_EMAIL ? String(payload.target_audience) : undefined;
+    return subject === CLIENT_EMAIL
+      ? String(payload.target_audience)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -76,6 +76,7 @@ interface Flight {
  *
  * @example A plugin in ten lines
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CachingAuthenticator, type Credentials } from "@sesame/auth";
  *
  * class StaticAuthenticator extends CachingAuthenticator {
@@ -86,7 +87,7 @@ interface Flight {
  *
  * const authenticator = new StaticAuthenticator();
  * const { accessToken } = await authenticator.getCredentials();
- * console.assert(accessToken === "token");
+ * assert.ok(accessToken === "token");
  * ```
  */
 export abstract class CachingAuthenticator implements Authenticator {

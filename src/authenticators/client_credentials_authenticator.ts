@@ -74,6 +74,7 @@ const AUTHENTICATIONS = ["client_secret_basic", "client_secret_post"];
  *
  * @example A service account
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   ClientCredentialsAuthenticator,
  *   MemoryCredentialStore,
@@ -98,7 +99,7 @@ const AUTHENTICATIONS = ["client_secret_basic", "client_secret_post"];
  *   { clientAuthentication: "client_secret_post" },
  * );
  * // const { accessToken } = await authenticator.getCredentials();
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export class ClientCredentialsAuthenticator extends CachingAuthenticator {

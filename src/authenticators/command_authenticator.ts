@@ -62,13 +62,14 @@ export interface CommandAuthenticatorOptions {
  *
  * @example Running a program
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CommandAuthenticator } from "@sesame/auth";
  *
  * const authenticator = new CommandAuthenticator({
  *   command: ["deno", "eval", "console.log('a-token')"],
  * });
  * const { accessToken } = await authenticator.getCredentials();
- * console.assert(accessToken === "a-token");
+ * assert.ok(accessToken === "a-token");
  * ```
  */
 export class CommandAuthenticator extends CachingAuthenticator {
@@ -160,13 +161,14 @@ export class CommandAuthenticator extends CachingAuthenticator {
  * @returns The authenticator, or `undefined` when there is no
  * `proxyCommand`.
  *
- * @example
+ * @example Running proxyCommand
  * ```ts
+ * import assert from "node:assert/strict";
  * import { getProxyAuthenticator } from "@sesame/auth";
  *
  * const proxy = getProxyAuthenticator({ proxyCommand: ["echo", "p"] });
- * console.assert(proxy?.headerKey === "proxy-authorization");
- * console.assert(getProxyAuthenticator({}) === undefined);
+ * assert.ok(proxy?.headerKey === "proxy-authorization");
+ * assert.ok(getProxyAuthenticator({}) === undefined);
  * ```
  */
 export function getProxyAuthenticator(

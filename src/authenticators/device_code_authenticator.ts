@@ -84,6 +84,7 @@ export interface DeviceCodeAuthenticatorOptions {
  *
  * @example Showing the prompt in a terminal
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   DeviceCodeAuthenticator,
  *   MemoryCredentialStore,
@@ -108,7 +109,7 @@ export interface DeviceCodeAuthenticatorOptions {
  *   },
  * );
  * // const { accessToken } = await authenticator.getCredentials();
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export class DeviceCodeAuthenticator extends CachingAuthenticator {

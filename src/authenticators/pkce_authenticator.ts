@@ -91,6 +91,7 @@ export interface PkceAuthenticatorOptions {
  *
  * @example Logging in with a platform's client config
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PkceAuthenticator, StaticClientConfigStore } from "@sesame/auth";
  *
  * const shown: string[] = [];
@@ -106,7 +107,7 @@ export interface PkceAuthenticatorOptions {
  *   { timeoutMs: 5 * 60_000 },
  * );
  * // const { accessToken } = await authenticator.getCredentials();
- * console.assert(authenticator.headerKey === "authorization");
+ * assert.ok(authenticator.headerKey === "authorization");
  * ```
  */
 export class PkceAuthenticator extends CachingAuthenticator {

@@ -17,6 +17,7 @@
  *
  * @example Running a command in code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { main } from "@sesame/auth/cli";
  *
  * const lines: string[] = [];
@@ -25,7 +26,7 @@
  *   err: (line) => lines.push(line),
  *   interactive: false,
  * });
- * console.assert(code === 0 && lines[0]!.startsWith("Usage"));
+ * assert.ok(code === 0 && lines[0]!.startsWith("Usage"));
  * ```
  *
  * @module

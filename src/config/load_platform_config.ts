@@ -253,6 +253,7 @@ const CLIENT_SECRET_MODE = "ClientSecret";
  *
  * @example Reading a flytectl config.yaml
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadPlatformConfig } from "@sesame/auth";
  *
  * const dir = await Deno.makeTempDir();
@@ -266,8 +267,8 @@ const CLIENT_SECRET_MODE = "ClientSecret";
  *   env: { FLYTE_PLATFORM_INSECURE: "true" },
  * });
  * await Deno.remove(dir, { recursive: true });
- * console.assert(config.endpoint === "flyte.example.com");
- * console.assert(config.insecure === true);
+ * assert.ok(config.endpoint === "flyte.example.com");
+ * assert.ok(config.insecure === true);
  * ```
  */
 export async function loadPlatformConfig(
@@ -291,6 +292,7 @@ export async function loadPlatformConfig(
  *
  * @example Explaining where the endpoint came from
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadPlatformConfigWithSources } from "@sesame/auth";
  *
  * const dir = await Deno.makeTempDir();
@@ -300,8 +302,8 @@ export async function loadPlatformConfig(
  *   cwd: dir,
  * });
  * await Deno.remove(dir);
- * console.assert(config.endpoint === "flyte.example.com");
- * console.assert(sources.settings.endpoint?.kind === "env");
+ * assert.ok(config.endpoint === "flyte.example.com");
+ * assert.ok(sources.settings.endpoint?.kind === "env");
  * ```
  */
 export async function loadPlatformConfigWithSources(

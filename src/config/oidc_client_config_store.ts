@@ -82,6 +82,7 @@ export interface OidcClientConfigStoreOptions {
  *
  * @example Configuring a provider
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OidcClientConfigStore } from "@sesame/auth";
  *
  * const store = new OidcClientConfigStore({
@@ -90,7 +91,7 @@ export interface OidcClientConfigStoreOptions {
  *   scopes: ["openid", "offline_access"],
  * });
  * // const { tokenEndpoint } = await store.getClientConfig();
- * console.assert(store.issuer === "https://idp.example.com");
+ * assert.ok(store.issuer === "https://idp.example.com");
  * ```
  */
 export class OidcClientConfigStore implements ClientConfigStore {

@@ -67,11 +67,12 @@ export interface RemoteClientConfig extends ClientConfig {
  *
  * @example Reading a platform's client config
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RemoteClientConfigStore } from "@sesame/auth";
  *
  * const store = new RemoteClientConfigStore("dns:///flyte.example.com:443");
  * // const { clientId, tokenEndpoint } = await store.getClientConfig();
- * console.assert(store.endpoint === "https://flyte.example.com/");
+ * assert.ok(store.endpoint === "https://flyte.example.com/");
  * ```
  */
 export class RemoteClientConfigStore implements ClientConfigStore {

@@ -14,11 +14,12 @@ import { PkceAuthenticator } from "../authenticators/pkce_authenticator.ts";
  * The built-in mode names, lower-case, and the class each one constructs.
  * These names, and no others, are built in; they never read `deno.json`.
  *
- * @example
+ * @example Looking up the class of a mode
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BUILTIN_AUTH_MODES } from "@sesame/auth";
  *
- * console.assert(BUILTIN_AUTH_MODES.get("deviceflow")?.name === "DeviceCodeAuthenticator");
+ * assert.ok(BUILTIN_AUTH_MODES.get("deviceflow")?.name === "DeviceCodeAuthenticator");
  * ```
  */
 export const BUILTIN_AUTH_MODES: ReadonlyMap<string, AuthenticatorClass> =
@@ -39,12 +40,13 @@ export const BUILTIN_AUTH_MODES: ReadonlyMap<string, AuthenticatorClass> =
  * @param mode The mode name.
  * @returns Whether it is built in.
  *
- * @example
+ * @example Telling built-in names apart
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isBuiltinAuthMode } from "@sesame/auth";
  *
- * console.assert(isBuiltinAuthMode("ClientSecret"));
- * console.assert(!isBuiltinAuthMode("gcp"));
+ * assert.ok(isBuiltinAuthMode("ClientSecret"));
+ * assert.ok(!isBuiltinAuthMode("gcp"));
  * ```
  */
 export function isBuiltinAuthMode(mode: string): boolean {

@@ -317,6 +317,9 @@ export async function importPlugin(
 ): Promise<AuthenticatorPlugin> {
   let loading = modules.get(url);
   if (loading === undefined) {
+    // The URL is resolved against the application's deno.json above, never
+    // through sesame's own import map, so `deno publish` cannot (and need
+    // not) analyze it.
     loading = import(url);
     modules.set(url, loading);
   }

@@ -15,7 +15,7 @@ import type { PlatformConfig } from "../platform_config.ts";
  * A function that makes an authenticator. A factory written for two
  * arguments keeps working.
  *
- * @example
+ * @example A factory plugin
  * ```ts
  * import type { AuthenticatorFactory } from "@sesame/auth";
  *
@@ -35,7 +35,7 @@ export type AuthenticatorFactory = (
 /**
  * A class whose instances are authenticators; it is called with `new`.
  *
- * @example
+ * @example A class plugin
  * ```ts
  * import {
  *   type AuthContext,

@@ -11,8 +11,9 @@ import type { AuthenticatorPlugin } from "./plugin.ts";
  * Auth plugins by mode name. Names are kept lower-case, so lookups ignore
  * case.
  *
- * @example
+ * @example Registering a plugin on a registry of its own
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AuthenticatorRegistry, StaticClientConfigStore } from "@sesame/auth";
  *
  * const registry = new AuthenticatorRegistry();
@@ -21,8 +22,8 @@ import type { AuthenticatorPlugin } from "./plugin.ts";
  *   getCredentials: () => Promise.resolve({ accessToken: "t" }),
  *   refreshCredentials: () => Promise.resolve({ accessToken: "t" }),
  * }));
- * console.assert(registry.has("fixed"));
- * console.assert(registry.names()[0] === "fixed");
+ * assert.ok(registry.has("fixed"));
+ * assert.ok(registry.names()[0] === "fixed");
  * ```
  */
 export class AuthenticatorRegistry {
@@ -97,11 +98,12 @@ export class AuthenticatorRegistry {
  * The process-wide registry that {@linkcode getAuthenticator} reads when no
  * other is given.
  *
- * @example
+ * @example Reading the process-wide registry
  * ```ts
+ * import assert from "node:assert/strict";
  * import { registry } from "@sesame/auth";
  *
- * console.assert(Array.isArray(registry.names()));
+ * assert.ok(Array.isArray(registry.names()));
  * ```
  */
 export const registry: AuthenticatorRegistry = new AuthenticatorRegistry();
@@ -113,8 +115,9 @@ export const registry: AuthenticatorRegistry = new AuthenticatorRegistry();
  * @param plugin A factory or a class.
  * @throws {TypeError} As {@linkcode AuthenticatorRegistry.register} does.
  *
- * @example
+ * @example Registering a plugin for the whole process
  * ```ts
+ * import assert from "node:assert/strict";
  * import { registerAuthenticatorPlugin, registry } from "@sesame/auth";
  *
  * registerAuthenticatorPlugin("example-fixed", () => ({
@@ -122,7 +125,7 @@ export const registry: AuthenticatorRegistry = new AuthenticatorRegistry();
  *   getCredentials: () => Promise.resolve({ accessToken: "t" }),
  *   refreshCredentials: () => Promise.resolve({ accessToken: "t" }),
  * }));
- * console.assert(registry.has("EXAMPLE-FIXED"));
+ * assert.ok(registry.has("EXAMPLE-FIXED"));
  * registry.unregister("example-fixed");
  * ```
  */

@@ -126,6 +126,7 @@ export interface AuthModeListing {
  *
  * @example Using a registered plugin
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   AuthenticatorRegistry,
  *   getAuthenticator,
@@ -148,7 +149,7 @@ export interface AuthModeListing {
  *   registry,
  *   configFile: false,
  * });
- * console.assert((await authenticator.getCredentials()).accessToken === "t");
+ * assert.ok((await authenticator.getCredentials()).accessToken === "t");
  * ```
  */
 export async function getAuthenticator(
@@ -192,12 +193,13 @@ export async function getAuthenticator(
  * @returns Where the mode was found.
  * @throws {UnknownAuthModeError} When no source has it.
  *
- * @example
+ * @example Finding where a mode comes from
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveAuthMode } from "@sesame/auth";
  *
  * const found = await resolveAuthMode("ClientSecret");
- * console.assert(found.source === "builtin");
+ * assert.ok(found.source === "builtin");
  * ```
  */
 export async function resolveAuthMode(
@@ -227,12 +229,13 @@ export async function resolveAuthMode(
  * @returns The modes, built-in first, then registered, then discovered.
  * @throws {ConfigError} When `deno.json` is malformed.
  *
- * @example
+ * @example Listing the modes without discovery
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listAuthModes } from "@sesame/auth";
  *
  * const modes = await listAuthModes({ configFile: false });
- * console.assert(modes.some((m) => m.mode === "deviceflow"));
+ * assert.ok(modes.some((m) => m.mode === "deviceflow"));
  * ```
  */
 export async function listAuthModes(

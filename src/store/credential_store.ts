@@ -59,13 +59,14 @@ export interface CredentialStore {
 /**
  * A {@linkcode CredentialStore} in this process's memory.
  *
- * @example
+ * @example Keeping credentials in memory
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryCredentialStore } from "@sesame/auth";
  *
  * const store = new MemoryCredentialStore();
  * await store.set("k", { accessToken: "t" });
- * console.assert((await store.get("k"))?.accessToken === "t");
+ * assert.ok((await store.get("k"))?.accessToken === "t");
  * ```
  */
 export class MemoryCredentialStore implements CredentialStore {
@@ -123,10 +124,11 @@ export class MemoryCredentialStore implements CredentialStore {
  *
  * @example The key of a PKCE login
  * ```ts
+ * import assert from "node:assert/strict";
  * import { credentialStoreKey } from "@sesame/auth";
  *
  * const key = credentialStoreKey("https://flyte.example.com", "pkce", "flytectl");
- * console.assert(key === "https://flyte.example.com|pkce|flytectl");
+ * assert.ok(key === "https://flyte.example.com|pkce|flytectl");
  * ```
  */
 export function credentialStoreKey(

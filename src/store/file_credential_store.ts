@@ -55,6 +55,7 @@ export interface FileCredentialStoreOptions {
  *
  * @example Keeping credentials in a folder
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FileCredentialStore } from "@sesame/auth";
  *
  * const directory = await Deno.makeTempDir();
@@ -64,7 +65,7 @@ export interface FileCredentialStoreOptions {
  *   expiresAt: Date.now() + 3600_000,
  * });
  * const stored = await store.get("https://flyte.example.com|pkce|flytectl");
- * console.assert(stored?.accessToken === "t");
+ * assert.ok(stored?.accessToken === "t");
  * await Deno.remove(directory, { recursive: true });
  * ```
  */
@@ -101,10 +102,11 @@ export class FileCredentialStore implements CredentialStore {
    *
    * @example Where the files go
    * ```ts
+   * import assert from "node:assert/strict";
    * import { FileCredentialStore } from "@sesame/auth";
    *
    * const store = new FileCredentialStore({ directory: "/tmp/tokens" });
-   * console.assert(store.directory === "/tmp/tokens");
+   * assert.ok(store.directory === "/tmp/tokens");
    * ```
    */
   get directory(): string {
@@ -124,11 +126,12 @@ export class FileCredentialStore implements CredentialStore {
    *
    * @example Reading a key that was never set
    * ```ts
+   * import assert from "node:assert/strict";
    * import { FileCredentialStore } from "@sesame/auth";
    *
    * const directory = await Deno.makeTempDir();
    * const store = new FileCredentialStore({ directory });
-   * console.assert(await store.get("missing") === undefined);
+   * assert.ok(await store.get("missing") === undefined);
    * await Deno.remove(directory);
    * ```
    */
@@ -157,13 +160,14 @@ export class FileCredentialStore implements CredentialStore {
    *
    * @example Replacing stored credentials
    * ```ts
+   * import assert from "node:assert/strict";
    * import { FileCredentialStore } from "@sesame/auth";
    *
    * const directory = await Deno.makeTempDir();
    * const store = new FileCredentialStore({ directory });
    * await store.set("k", { accessToken: "old" });
    * await store.set("k", { accessToken: "new" });
-   * console.assert((await store.get("k"))?.accessToken === "new");
+   * assert.ok((await store.get("k"))?.accessToken === "new");
    * await Deno.remove(directory, { recursive: true });
    * ```
    */
@@ -188,6 +192,7 @@ export class FileCredentialStore implements CredentialStore {
    *
    * @example Logging out
    * ```ts
+   * import assert from "node:assert/strict";
    * import { FileCredentialStore } from "@sesame/auth";
    *
    * const directory = await Deno.makeTempDir();
@@ -195,7 +200,7 @@ export class FileCredentialStore implements CredentialStore {
    * await store.set("k", { accessToken: "t" });
    * await store.delete("k");
    * await store.delete("k");
-   * console.assert(await store.get("k") === undefined);
+   * assert.ok(await store.get("k") === undefined);
    * await Deno.remove(directory, { recursive: true });
    * ```
    */
@@ -220,12 +225,13 @@ export class FileCredentialStore implements CredentialStore {
    *
    * @example Listing what is stored
    * ```ts
+   * import assert from "node:assert/strict";
    * import { FileCredentialStore } from "@sesame/auth";
    *
    * const directory = await Deno.makeTempDir();
    * const store = new FileCredentialStore({ directory });
    * await store.set("https://flyte.example.com|pkce|flytectl", { accessToken: "t" });
-   * console.assert((await store.keys()).length === 1);
+   * assert.ok((await store.keys()).length === 1);
    * await Deno.remove(directory, { recursive: true });
    * ```
    */

@@ -75,6 +75,7 @@ const BODY_HEADERS = [
  *
  * @example Calling a platform API
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createAuthFetch, type Authenticator } from "@sesame/auth";
  *
  * const authenticator: Authenticator = {
@@ -90,7 +91,7 @@ const BODY_HEADERS = [
  *   },
  * });
  * const response = await authFetch("https://flyte.example.com/api/v1/projects");
- * console.assert(await response.text() === "Bearer a-token");
+ * assert.ok(await response.text() === "Bearer a-token");
  * ```
  */
 export function createAuthFetch(

@@ -63,6 +63,7 @@ export interface AuthInterceptorOptions {
  *
  * @example Adding it to a transport
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createRouterTransport } from "@connectrpc/connect";
  * import { createAuthInterceptor, type Authenticator } from "@sesame/auth";
  *
@@ -74,7 +75,7 @@ export interface AuthInterceptorOptions {
  * const transport = createRouterTransport(() => {}, {
  *   transport: { interceptors: [createAuthInterceptor(authenticator)] },
  * });
- * console.assert(typeof transport.unary === "function");
+ * assert.ok(typeof transport.unary === "function");
  * ```
  */
 export function createAuthInterceptor(
