@@ -115,3 +115,54 @@ function fileProblem(cause: unknown): string {
   }
   return cause instanceof Error ? cause.message : String(cause);
 }
+
+/** The option names of each type a plugin's options object may hold. */
+export interface OptionTypes {
+  /** Options that must be non-empty strings. */
+  strings?: readonly string[];
+  /** Options that must be booleans. */
+  booleans?: readonly string[];
+  /** Options that must be positive numbers. */
+  positiveNumbers?: readonly string[];
+}
+
+/**
+ * Checks a plugin's options object, throwing a `TypeError` that names the
+ * caller and the option.
+ *
+ * @param caller The function the options were given to, such as
+ * `"staticToken()"`.
+ * @param options The options object.
+ * @param types Which options must be of which type; absent ones are fine.
+ */
+export function checkOptionTypes(
+  caller: string,
+  options: unknown,
+  types: OptionTypes,
+): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${caller} needs an options object`);
+  }
+  const values = options as Record<string, unknown>;
+  const checks: [
+    readonly string[] | undefined,
+    string,
+    (v: unknown) => boolean,
+  ][] = [
+    [types.strings, "a string", (v) => typeof v === "string" && v !== ""],
+    [types.booleans, "a boolean", (v) => typeof v === "boolean"],
+    [
+      types.positiveNumbers,
+      "a positive number",
+      (v) => typeof v === "number" && v > 0,
+    ],
+  ];
+  for (const [names, what, valid] of checks) {
+    for (const name of names ?? []) {
+      const value = values[name];
+      if (value !== undefined && !valid(value)) {
+        throw new TypeError(`${caller} needs "${name}" to be ${what}`);
+      }
+    }
+  }
+}

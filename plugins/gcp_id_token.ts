@@ -67,6 +67,7 @@ import {
   safeUrl,
 } from "./_http.ts";
 import {
+  checkOptionTypes,
   type EnvReader,
   envReader,
   isReadableFile,
@@ -634,29 +635,14 @@ function readIdToken(
 }
 
 function checkOptions(options: GcpIdTokenOptions): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("gcpIdToken() needs an options object");
-  }
-  const { audience, credentialsFile, userTokenUrl, metadataHost, headerKey } =
-    options;
-  const strings = {
-    audience,
-    credentialsFile,
-    userTokenUrl,
-    metadataHost,
-    headerKey,
-  };
-  for (const [key, value] of Object.entries(strings)) {
-    if (value !== undefined && (typeof value !== "string" || value === "")) {
-      throw new TypeError(`gcpIdToken() needs "${key}" to be a string`);
-    }
-  }
-  for (const key of ["timeoutMs", "metadataProbeTimeoutMs"] as const) {
-    const value = options[key];
-    if (value !== undefined && !(value > 0)) {
-      throw new TypeError(
-        `gcpIdToken() needs "${key}" to be a positive number`,
-      );
-    }
-  }
+  checkOptionTypes("gcpIdToken()", options, {
+    strings: [
+      "audience",
+      "credentialsFile",
+      "userTokenUrl",
+      "metadataHost",
+      "headerKey",
+    ],
+    positiveNumbers: ["timeoutMs", "metadataProbeTimeoutMs"],
+  });
 }

@@ -43,7 +43,12 @@ import {
   requestJson,
   safeUrl,
 } from "./_http.ts";
-import { type EnvReader, envReader, readFlag } from "./_sources.ts";
+import {
+  checkOptionTypes,
+  type EnvReader,
+  envReader,
+  readFlag,
+} from "./_sources.ts";
 import { EXCHANGE_ENV, exchangeToken } from "./_token_exchange.ts";
 
 const REQUEST_URL_ENV = "ACTIONS_ID_TOKEN_REQUEST_URL";
@@ -279,21 +284,9 @@ export default function createGithubActionsOidcAuthenticator(
 }
 
 function checkOptions(options: GithubActionsOidcOptions): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("githubActionsOidc() needs an options object");
-  }
-  const { audience, exchange, headerKey, timeoutMs } = options;
-  for (const [key, value] of Object.entries({ audience, headerKey })) {
-    if (value !== undefined && (typeof value !== "string" || value === "")) {
-      throw new TypeError(`githubActionsOidc() needs "${key}" to be a string`);
-    }
-  }
-  if (exchange !== undefined && typeof exchange !== "boolean") {
-    throw new TypeError('githubActionsOidc() needs "exchange" to be a boolean');
-  }
-  if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-    throw new TypeError(
-      'githubActionsOidc() needs "timeoutMs" to be a positive number',
-    );
-  }
+  checkOptionTypes("githubActionsOidc()", options, {
+    strings: ["audience", "headerKey"],
+    booleans: ["exchange"],
+    positiveNumbers: ["timeoutMs"],
+  });
 }

@@ -38,6 +38,7 @@ import {
 } from "../mod.ts";
 import { DEFAULT_TIMEOUT_MS } from "./_http.ts";
 import {
+  checkOptionTypes,
   type EnvReader,
   envReader,
   readFlag,
@@ -259,21 +260,9 @@ export default function createKubernetesTokenAuthenticator(
 }
 
 function checkOptions(options: KubernetesTokenOptions): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("kubernetesToken() needs an options object");
-  }
-  const { tokenFile, exchange, headerKey, timeoutMs } = options;
-  for (const [key, value] of Object.entries({ tokenFile, headerKey })) {
-    if (value !== undefined && (typeof value !== "string" || value === "")) {
-      throw new TypeError(`kubernetesToken() needs "${key}" to be a string`);
-    }
-  }
-  if (exchange !== undefined && typeof exchange !== "boolean") {
-    throw new TypeError('kubernetesToken() needs "exchange" to be a boolean');
-  }
-  if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-    throw new TypeError(
-      'kubernetesToken() needs "timeoutMs" to be a positive number',
-    );
-  }
+  checkOptionTypes("kubernetesToken()", options, {
+    strings: ["tokenFile", "headerKey"],
+    booleans: ["exchange"],
+    positiveNumbers: ["timeoutMs"],
+  });
 }

@@ -52,7 +52,12 @@ import {
   type Credentials,
   type PlatformConfig,
 } from "../mod.ts";
-import { type EnvReader, envReader, readSourceFile } from "./_sources.ts";
+import {
+  checkOptionTypes,
+  type EnvReader,
+  envReader,
+  readSourceFile,
+} from "./_sources.ts";
 
 const TOKEN_ENV = "SESAME_TOKEN";
 const TOKEN_FILE_ENV = "SESAME_TOKEN_FILE";
@@ -228,15 +233,9 @@ export default function createStaticTokenAuthenticator(
 }
 
 function checkOptions(options: StaticTokenOptions): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("staticToken() needs an options object");
-  }
-  for (const key of ["variable", "file", "headerKey"] as const) {
-    const value = options[key];
-    if (value !== undefined && (typeof value !== "string" || value === "")) {
-      throw new TypeError(`staticToken() needs "${key}" to be a string`);
-    }
-  }
+  checkOptionTypes("staticToken()", options, {
+    strings: ["variable", "file", "headerKey"],
+  });
 }
 
 function checkToken(text: string, source: string): string {

@@ -11,7 +11,7 @@ import { type AuthContext, createAuthContext } from "../context.ts";
 import { AuthError, ConfigError, TokenRequestError } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { credentialStoreKey } from "../store/credential_store.ts";
-import { once } from "./_deferred.ts";
+import { once } from "../_once.ts";
 import {
   deviceAuthorizationGrant,
   type OAuthSettings,

@@ -7,6 +7,7 @@
 
 import type { ClientConfig, ClientConfigStore } from "../client_config.ts";
 import type { FetchLike } from "../context.ts";
+import { once } from "../_once.ts";
 import { ConfigError } from "../errors.ts";
 import {
   DEFAULT_METADATA_TIMEOUT_MS,
@@ -100,7 +101,9 @@ export class OidcClientConfigStore implements ClientConfigStore {
   readonly #options: OidcClientConfigStoreOptions;
   readonly #discoveryUrl: URL;
   readonly #fetch: FetchLike;
-  #pending?: Promise<ClientConfig>;
+  readonly #read: () => Promise<ClientConfig> = once(() =>
+    this.#fetchClientConfig()
+  );
 
   /**
    * Creates a store for an issuer; nothing is fetched until the client
@@ -147,16 +150,10 @@ export class OidcClientConfigStore implements ClientConfigStore {
    * an endpoint.
    */
   getClientConfig(): Promise<ClientConfig> {
-    if (this.#pending) return this.#pending;
-    const pending = this.#read();
-    this.#pending = pending;
-    pending.catch(() => {
-      if (this.#pending === pending) this.#pending = undefined;
-    });
-    return pending;
+    return this.#read();
   }
 
-  async #read(): Promise<ClientConfig> {
+  async #fetchClientConfig(): Promise<ClientConfig> {
     const url = this.#discoveryUrl;
     const document = await fetchJsonObject(url, {
       fetch: this.#fetch,

@@ -7,6 +7,7 @@
 
 import type { ClientConfig, ClientConfigStore } from "../client_config.ts";
 import type { FetchLike } from "../context.ts";
+import { once } from "../_once.ts";
 import { ConfigError } from "../errors.ts";
 import {
   DEFAULT_METADATA_TIMEOUT_MS,
@@ -81,7 +82,9 @@ export class RemoteClientConfigStore implements ClientConfigStore {
   readonly #base: URL;
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
-  #pending?: Promise<RemoteClientConfig>;
+  readonly #read: () => Promise<RemoteClientConfig> = once(() =>
+    this.#fetchClientConfig()
+  );
 
   /**
    * Creates a store for a platform; nothing is fetched until the client
@@ -112,16 +115,10 @@ export class RemoteClientConfigStore implements ClientConfigStore {
    * @throws {ConfigError} When a required field is missing.
    */
   getClientConfig(): Promise<RemoteClientConfig> {
-    if (this.#pending) return this.#pending;
-    const pending = this.#read();
-    this.#pending = pending;
-    pending.catch(() => {
-      if (this.#pending === pending) this.#pending = undefined;
-    });
-    return pending;
+    return this.#read();
   }
 
-  async #read(): Promise<RemoteClientConfig> {
+  async #fetchClientConfig(): Promise<RemoteClientConfig> {
     const clientUrl = new URL(CLIENT_CONFIG_PATH, this.#base);
     const serverUrl = new URL(SERVER_METADATA_PATH, this.#base);
     const hint =
