@@ -151,25 +151,29 @@ interface Platform {
   proxyAuthenticator?: Authenticator;
   origins: Set<string>;
   send: FetchLike;
-  /** The headers that must not leave the platform. */
-  headerKeys: string[];
+}
+
+/**
+ * The headers that must not leave the platform. Read at each use: an
+ * authenticator learns its header key from the server on the first fetch.
+ */
+function credentialHeaders(platform: Platform): string[] {
+  const keys = [platform.authenticator.headerKey, "authorization"];
+  if (platform.proxyAuthenticator) {
+    keys.push(platform.proxyAuthenticator.headerKey, "proxy-authorization");
+  }
+  return keys;
 }
 
 function platformOf(
   authenticator: Authenticator,
   options: AuthFetchOptions,
 ): Platform {
-  const { proxyAuthenticator } = options;
-  const headerKeys = [authenticator.headerKey, "authorization"];
-  if (proxyAuthenticator) {
-    headerKeys.push(proxyAuthenticator.headerKey, "proxy-authorization");
-  }
   return {
     authenticator,
-    proxyAuthenticator,
+    proxyAuthenticator: options.proxyAuthenticator,
     origins: parseOrigins(options.origin),
     send: pickFetch(options.fetch),
-    headerKeys,
   };
 }
 
@@ -226,7 +230,7 @@ async function followRedirects(
     }
     const next = nextHop(hop, response.status, location);
     if (!platform.origins.has(next.url.origin)) {
-      for (const key of platform.headerKeys) next.headers.delete(key);
+      for (const key of credentialHeaders(platform)) next.headers.delete(key);
       return platform.send(next.url, { ...next.init, redirect: "follow" });
     }
     response = await platform.send(next.url, {

@@ -187,6 +187,35 @@ Deno.test("createAuthFetch() keeps credentials from other origins", async (t) =>
   );
 
   await t.step(
+    "drops a header key learned from the server on a redirect to another origin",
+    async () => {
+      /** Names its header only once it has fetched, as built-ins do. */
+      class LearningAuthenticator extends CountingAuthenticator {
+        protected override prepare(): void {
+          this.setHeaderKey("flyte-authorization");
+        }
+      }
+      await using other = serve(() => new Response("landed"));
+      await using platform = serve(() =>
+        Response.redirect(`${other.origin}/elsewhere`, 302)
+      );
+      const authenticator = new LearningAuthenticator();
+      const authFetch = createAuthFetch(authenticator, {
+        origin: platform.origin,
+      });
+
+      await (await authFetch(`${platform.origin}/start`)).text();
+
+      assert.equal(authenticator.headerKey, "flyte-authorization");
+      assert.equal(
+        platform.seen[0]?.headers.get("flyte-authorization"),
+        "Bearer token-1",
+      );
+      assert.equal(other.seen[0]?.headers.get("flyte-authorization"), null);
+    },
+  );
+
+  await t.step(
     "keeps the headers on a redirect within the platform",
     async () => {
       await using platform = serve((_, seen) =>
