@@ -34,7 +34,10 @@ import {
   approveDeviceLogin,
   authorizeInBrowser,
 } from "../tests/support/browser.ts";
-import { startFakeGoogle } from "../tests/support/fake_google.ts";
+import {
+  GOOGLE_ISSUER,
+  startFakeGoogle,
+} from "../tests/support/fake_google.ts";
 import { startIdp } from "../tests/support/idp.ts";
 import { startPlatform } from "../tests/support/platform.ts";
 
@@ -60,7 +63,7 @@ await using platform = await startPlatform({
   redirectUri: idp.redirectUri,
   scopes: ["openid", "offline_access", "api:read"],
   trustedIssuers: [{
-    issuer: google.issuer,
+    issuer: GOOGLE_ISSUER,
     jwksUri: google.jwksUri,
     audience: AUDIENCE,
   }],
@@ -69,10 +72,8 @@ const folder = await Deno.makeTempDir({ prefix: "sesame-demo-" });
 await using _cleanup = {
   [Symbol.asyncDispose]: () => Deno.remove(folder, { recursive: true }),
 };
-const keyFile = join(folder, "service-account.json");
-await Deno.writeTextFile(keyFile, google.serviceAccountKey);
 // The gcp_id_token plugin finds its key the way Google's libraries do.
-Deno.env.set("GOOGLE_APPLICATION_CREDENTIALS", keyFile);
+Deno.env.set("GOOGLE_APPLICATION_CREDENTIALS", google.keyFile);
 
 const credentialStore = new FileCredentialStore({
   directory: join(folder, "credentials"),

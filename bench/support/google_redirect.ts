@@ -7,11 +7,7 @@
  * @module
  */
 
-/** The token URLs google-auth-library posts to, whatever the key says. */
-export const GOOGLE_TOKEN_URLS: readonly string[] = [
-  "https://oauth2.googleapis.com/token",
-  "https://www.googleapis.com/oauth2/v4/token",
-];
+import { GOOGLE_TOKEN_URLS } from "../../tests/support/fake_google.ts";
 
 /** The part of a gaxios request the interceptor reads and rewrites. */
 interface PreparedRequest {

@@ -184,22 +184,25 @@ async function sendAuthorized(
   proxy: Credentials | undefined,
 ): Promise<Response> {
   const { input, init } = request;
-  const headers = new Headers(
-    init?.headers ?? (input instanceof Request ? input.headers : undefined),
-  );
-  headers.set(
+  const credentialPairs: [string, string][] = [[
     platform.authenticator.headerKey,
     `Bearer ${credentials.accessToken}`,
-  );
+  ]];
   if (proxy) {
-    headers.set(
+    credentialPairs.push([
       platform.proxyAuthenticator!.headerKey,
       `Bearer ${proxy.accessToken}`,
-    );
+    ]);
   }
+  const headers = withCredentials(
+    init?.headers ?? (input instanceof Request ? input.headers : undefined),
+    credentialPairs,
+  );
   const mode = init?.redirect ??
     (input instanceof Request ? input.redirect : "follow");
-  if (mode !== "follow") return platform.send(input, { ...init, headers });
+  if (mode !== "follow" || credentialPairs.every(droppedOnRedirect)) {
+    return platform.send(input, { ...init, headers });
+  }
 
   const response = await platform.send(input, {
     ...init,
@@ -268,14 +271,53 @@ interface Sent {
   url: URL;
 }
 
+/**
+ * `fetch` itself drops these on a redirect to another origin (Fetch
+ * standard, HTTP-redirect fetch, step 13), so it may follow redirects alone,
+ * which is cheaper than following them here.
+ */
+function droppedOnRedirect([name]: [string, string]): boolean {
+  const lower = name.toLowerCase();
+  return lower === "authorization" || lower === "proxy-authorization";
+}
+
 /** One request of a redirect chain, with the headers sent. */
 interface Hop extends Sent {
-  headers: Headers;
+  headers: HeadersInit;
+}
+
+/**
+ * The caller's headers with the credentials set. Absent headers or a plain
+ * record without those names are copied into a record rather than a
+ * `Headers` object: this runs on every request, and `Headers` costs a few
+ * microseconds of a loopback round trip.
+ */
+function withCredentials(
+  given: HeadersInit | undefined,
+  pairs: [string, string][],
+): HeadersInit {
+  if (given === undefined) return Object.fromEntries(pairs);
+  if (isPlainRecord(given) && !pairs.some(([name]) => hasName(given, name))) {
+    return { ...given, ...Object.fromEntries(pairs) };
+  }
+  const headers = new Headers(given);
+  for (const [name, value] of pairs) headers.set(name, value);
+  return headers;
+}
+
+function isPlainRecord(value: HeadersInit): value is Record<string, string> {
+  return Object.getPrototypeOf(value) === Object.prototype;
+}
+
+function hasName(record: Record<string, string>, name: string): boolean {
+  const lower = name.toLowerCase();
+  return Object.keys(record).some((key) => key.toLowerCase() === lower);
 }
 
 /** The request a redirect asks for (Fetch standard, HTTP-redirect fetch). */
 function nextHop(hop: Hop, status: number, location: string): Hop & {
   init: RequestInit;
+  headers: Headers;
 } {
   const url = new URL(location, hop.url);
   const request = hop.input instanceof Request ? hop.input : undefined;

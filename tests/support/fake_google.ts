@@ -1,159 +1,173 @@
 /**
- * A fake of Google's OAuth token endpoint for service accounts, for the demo
- * and benchmarks: it verifies the jwt-bearer assertion's signature and
- * claims with the service account's public key before it answers with an ID
- * token that it signs itself, and it publishes its keys so that a platform
- * can verify those ID tokens.
+ * A fake of Google's token endpoint for service accounts, for the demo and
+ * the benchmarks, built from the plugin tests' fakes: it verifies a service
+ * account's jwt-bearer assertion with `jose` (signature, issuer, subject,
+ * audience, `target_audience`) and answers an ID token it signs, counting
+ * the token requests. It publishes its public key at `/jwks`, so that a
+ * platform can verify the ID tokens.
  *
- * Requires `--allow-net`.
+ * The assertion's audience may be this endpoint's own URL (what the
+ * `gcp_id_token` plugin sends: the key file's `token_uri`) or Google's
+ * token URLs (what google-auth-library always sends, whatever the key file
+ * says), so that both libraries are measured against one endpoint.
  *
- * @example
- * ```ts ignore
- * import { startFakeGoogle } from "./fake_google.ts";
- *
- * await using google = await startFakeGoogle();
- * await Deno.writeTextFile("key.json", google.serviceAccountKey);
- * ```
+ * Requires `--allow-net`, and `--allow-write` for the key file.
  *
  * @module
  */
 
+import { exportJWK, jwtVerify } from "jose";
 import {
-  exportJWK,
-  exportPKCS8,
-  generateKeyPair,
-  jwtVerify,
-  SignJWT,
-} from "jose";
+  type FakeServer,
+  fakeServer,
+  oauthError,
+  type RsaKeys,
+  rsaKeys,
+  signJwt,
+  tempDir,
+} from "./plugin_fakes.ts";
 
-const KEY_ID = "sesame-fake-google";
-const SERVICE_ACCOUNT = "flyte-runner@sesame-demo.iam.gserviceaccount.com";
+/** The token URLs google-auth-library posts to, whatever the key says. */
+export const GOOGLE_TOKEN_URLS: readonly string[] = [
+  "https://oauth2.googleapis.com/token",
+  "https://www.googleapis.com/oauth2/v4/token",
+];
+
+/** The `iss` of the ID tokens, as Google's. */
+export const GOOGLE_ISSUER = "https://accounts.google.com";
+
+/** The audience the benchmarks ask ID tokens for. */
+export const AUDIENCE = "1234-bench.apps.googleusercontent.com";
+
+const CLIENT_EMAIL = "flyte-bench@sesame-bench.iam.gserviceaccount.com";
+const KEY_ID = "bench0123456789";
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/** The `kid` that plugin_fakes.ts's `signJwt` writes. */
+const SIGNER_KEY_ID = "test-signer";
 
-/** A running fake Google token endpoint. */
+/** A running fake Google token endpoint and the key file that trusts it. */
 export interface FakeGoogle extends AsyncDisposable {
-  /** The `iss` of the ID tokens it signs: its base URL. */
-  issuer: string;
-  /** Its token endpoint, the `token_uri` of its service account key. */
+  /** The token endpoint, the key file's `token_uri`. */
   tokenUri: string;
-  /** Where its public keys are, as a JWK set. */
+  /** Where the public key of the ID tokens is, as a JWK set. */
   jwksUri: string;
-  /** A service account key file's text whose `token_uri` is this endpoint. */
-  serviceAccountKey: string;
-  /** How many token requests it has answered. */
-  readonly tokenRequests: number;
-  /** Stops the server. */
-  close(): Promise<void>;
+  /** A `service_account` key file whose `token_uri` is this endpoint. */
+  keyFile: string;
+  /** How many token requests it has answered with an ID token. */
+  readonly issued: number;
+  /** How many requests it has received, refused ones included. */
+  readonly requests: number;
 }
 
 /** Options of {@linkcode startFakeGoogle}. */
 export interface FakeGoogleOptions {
   /**
-   * ID token lifetime, in seconds.
+   * The lifetime of the ID tokens, in seconds.
    *
    * @default {3600}
    */
-  idTokenTtlSeconds?: number;
+  lifetimeS?: number;
 }
 
 /**
- * Starts the fake on `127.0.0.1` with a port the system picks.
+ * Starts the fake on 127.0.0.1, port 0, and writes its key file in a
+ * temporary folder; disposing it stops the server and removes the folder.
  *
- * @param options The ID token lifetime.
+ * @param options The ID tokens' lifetime.
  * @returns The running fake.
  */
 export async function startFakeGoogle(
   options: FakeGoogleOptions = {},
 ): Promise<FakeGoogle> {
-  const ttl = options.idTokenTtlSeconds ?? 3600;
-  const account = await generateKeyPair("RS256", { extractable: true });
-  const signer = await generateKeyPair("RS256", { extractable: true });
+  const serviceAccount = await rsaKeys();
+  const google = await rsaKeys();
+  const lifetimeS = options.lifetimeS ?? 3600;
+  let issued = 0;
+  let tokenUri = "";
   const jwks = {
-    keys: [{
-      ...await exportJWK(signer.publicKey),
-      kid: KEY_ID,
-      alg: "RS256",
-      use: "sig",
-    }],
+    keys: [{ ...await exportJWK(google.publicKey), kid: SIGNER_KEY_ID }],
   };
-  let tokenRequests = 0;
-  let issuer = "";
-
-  async function answerToken(request: Request): Promise<Response> {
-    tokenRequests++;
+  const server: FakeServer = fakeServer(async function answerToken(request) {
+    if (new URL(request.url).pathname === "/jwks") return Response.json(jwks);
     const form = new URLSearchParams(await request.text());
-    if (form.get("grant_type") !== JWT_BEARER) {
-      return oauthError(
-        "unsupported_grant_type",
-        "expected the jwt-bearer grant",
-      );
+    const audience = await checkAssertion(form, serviceAccount, tokenUri);
+    if (audience === undefined) {
+      return oauthError("invalid_grant", "Invalid JWT Signature.");
     }
-    let audience: unknown;
-    try {
-      const { payload } = await jwtVerify(
-        form.get("assertion") ?? "",
-        account.publicKey,
-        {
-          issuer: SERVICE_ACCOUNT,
-          subject: SERVICE_ACCOUNT,
-          audience: `${issuer}/token`,
-          algorithms: ["RS256"],
-        },
-      );
-      audience = payload.target_audience;
-    } catch {
-      return oauthError("invalid_grant", "the assertion does not verify");
-    }
-    if (typeof audience !== "string" || audience === "") {
-      return oauthError("invalid_request", "target_audience is missing");
-    }
-    const idToken = await new SignJWT({ email: SERVICE_ACCOUNT })
-      .setProtectedHeader({ alg: "RS256", kid: KEY_ID })
-      .setIssuer(issuer)
-      .setSubject("111111111111111111111")
-      .setAudience(audience)
-      .setIssuedAt()
-      .setExpirationTime(`${ttl}s`)
-      .sign(signer.privateKey);
+    issued++;
+    const idToken = await signJwt(
+      google,
+      {
+        iss: GOOGLE_ISSUER,
+        aud: audience,
+        sub: "111111111111111111111",
+      },
+      Date.now(),
+      lifetimeS,
+    );
     return Response.json({ id_token: idToken });
-  }
-
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    function handleFakeGoogle(request) {
-      const { pathname } = new URL(request.url);
-      if (request.method === "POST" && pathname === "/token") {
-        return answerToken(request);
-      }
-      if (pathname === "/jwks") return Response.json(jwks);
-      return new Response("Not found", { status: 404 });
-    },
+  });
+  tokenUri = `${server.url}token`;
+  const dir = await tempDir();
+  const keyFile = await dir.write(
+    "service_account.json",
+    serviceAccountKey(serviceAccount, tokenUri),
   );
-  issuer = `http://127.0.0.1:${server.addr.port}`;
-  const close = () => server.shutdown();
   return {
-    issuer,
-    tokenUri: `${issuer}/token`,
-    jwksUri: `${issuer}/jwks`,
-    serviceAccountKey: JSON.stringify({
-      type: "service_account",
-      project_id: "sesame-demo",
-      private_key_id: "0123456789abcdef",
-      private_key: await exportPKCS8(account.privateKey),
-      client_email: SERVICE_ACCOUNT,
-      client_id: "1234567890",
-      token_uri: `${issuer}/token`,
-    }),
-    get tokenRequests() {
-      return tokenRequests;
+    tokenUri,
+    jwksUri: `${server.url}jwks`,
+    keyFile,
+    get issued() {
+      return issued;
     },
-    close,
-    [Symbol.asyncDispose]: close,
+    get requests() {
+      return server.requests;
+    },
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]();
+      await dir[Symbol.asyncDispose]();
+    },
   };
 }
 
-function oauthError(error: string, description: string): Response {
-  return Response.json({ error, error_description: description }, {
-    status: 400,
+/** Returns the assertion's `target_audience`, or `undefined` when refused. */
+async function checkAssertion(
+  form: URLSearchParams,
+  keys: RsaKeys,
+  tokenUri: string,
+): Promise<string | undefined> {
+  if (form.get("grant_type") !== JWT_BEARER) return undefined;
+  try {
+    const { payload } = await jwtVerify(
+      form.get("assertion") ?? "",
+      keys.publicKey,
+      {
+        algorithms: ["RS256"],
+        issuer: CLIENT_EMAIL,
+        audience: [tokenUri, ...GOOGLE_TOKEN_URLS],
+        requiredClaims: ["iat", "exp", "target_audience"],
+        maxTokenAge: "1h",
+      },
+    );
+    // Google takes a missing `sub` as the issuer; google-auth-library sends none.
+    const subject = payload.sub ?? CLIENT_EMAIL;
+    return subject === CLIENT_EMAIL
+      ? String(payload.target_audience)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function serviceAccountKey(keys: RsaKeys, tokenUri: string): string {
+  return JSON.stringify({
+    type: "service_account",
+    project_id: "sesame-bench",
+    private_key_id: KEY_ID,
+    private_key: keys.pkcs8,
+    client_email: CLIENT_EMAIL,
+    client_id: "1234567890",
+    auth_uri: "https://accounts.google.com/o/oauth2/auth",
+    token_uri: tokenUri,
   });
 }

@@ -187,6 +187,28 @@ Deno.test("createAuthFetch() keeps credentials from other origins", async (t) =>
   );
 
   await t.step(
+    "drops the authorization header on a redirect to another origin",
+    async () => {
+      await using other = serve(() => new Response("landed"));
+      await using platform = serve(() =>
+        Response.redirect(`${other.origin}/elsewhere`, 302)
+      );
+      const authFetch = createAuthFetch(new CountingAuthenticator(), {
+        origin: platform.origin,
+      });
+
+      const response = await authFetch(`${platform.origin}/start`);
+
+      assert.equal(await response.text(), "landed");
+      assert.equal(
+        platform.seen[0]?.headers.get("authorization"),
+        "Bearer token-1",
+      );
+      assert.equal(other.seen[0]?.headers.get("authorization"), null);
+    },
+  );
+
+  await t.step(
     "drops a header key learned from the server on a redirect to another origin",
     async () => {
       /** Names its header only once it has fetched, as built-ins do. */
