@@ -54,6 +54,7 @@ export {
   createPlatformFetch,
   type DevicePrompt,
   type FetchLike,
+  type PlatformFetch,
 } from "./src/context.ts";
 export {
   AuthError,
