@@ -1,27 +1,8 @@
 import assert from "node:assert/strict";
-import type { Authenticator, Credentials } from "../../src/authenticator.ts";
-import {
-  CachingAuthenticator,
-  type CachingAuthenticatorOptions,
-} from "../../src/authenticators/caching_authenticator.ts";
+import type { Authenticator } from "../../src/authenticator.ts";
+import { CountingAuthenticator } from "../support/counting_authenticator.ts";
 import type { AuthEvent } from "../../src/context.ts";
 import { createAuthFetch } from "../../src/transport/auth_fetch.ts";
-
-/** Hands out token-1, token-2, ... one per fetch, and counts fetches. */
-class CountingAuthenticator extends CachingAuthenticator {
-  fetches = 0;
-  readonly #prefix: string;
-
-  constructor(prefix = "token", options?: CachingAuthenticatorOptions) {
-    super(options);
-    this.#prefix = prefix;
-  }
-
-  protected fetchCredentials(): Promise<Credentials> {
-    this.fetches++;
-    return Promise.resolve({ accessToken: `${this.#prefix}-${this.fetches}` });
-  }
-}
 
 interface Seen {
   method: string;

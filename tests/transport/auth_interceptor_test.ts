@@ -12,28 +12,8 @@ import {
   createClient,
   createRouterTransport,
 } from "@connectrpc/connect";
-import type { Credentials } from "../../src/authenticator.ts";
-import {
-  CachingAuthenticator,
-  type CachingAuthenticatorOptions,
-} from "../../src/authenticators/caching_authenticator.ts";
+import { CountingAuthenticator } from "../support/counting_authenticator.ts";
 import { createAuthInterceptor } from "../../src/transport/auth_interceptor.ts";
-
-/** Hands out token-1, token-2, ... one per fetch, and counts fetches. */
-class CountingAuthenticator extends CachingAuthenticator {
-  fetches = 0;
-  readonly #prefix: string;
-
-  constructor(prefix = "token", options?: CachingAuthenticatorOptions) {
-    super(options);
-    this.#prefix = prefix;
-  }
-
-  protected fetchCredentials(): Promise<Credentials> {
-    this.fetches++;
-    return Promise.resolve({ accessToken: `${this.#prefix}-${this.fetches}` });
-  }
-}
 
 // message Text { string text = 1; }
 // service EchoService { rpc Echo(Text) returns (Text); }
