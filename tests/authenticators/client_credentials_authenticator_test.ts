@@ -173,7 +173,86 @@ Deno.test("ClientCredentialsAuthenticator against the test authorization server"
       assert.ok(!error.message.includes(wrong), "the secret was shown");
     },
   );
+
+  await t.step(
+    "4 processes started together on an empty file store cost one token request",
+    async () => {
+      const directory = await Deno.makeTempDir({ prefix: "sesame-cc-" });
+      try {
+        const before = await idp.tokenRequests();
+        const hashes = await runTogether(4, directory, idp);
+
+        assert.equal(await idp.tokenRequests() - before, 1);
+        assert.equal(hashes.length, 4);
+        assert.equal(new Set(hashes).size, 1, "they got different tokens");
+      } finally {
+        await Deno.remove(directory, { recursive: true });
+      }
+    },
+  );
 });
+
+/**
+ * Starts processes that each get a client-credentials token from a file
+ * store in `directory`, releases them together once all are ready, and
+ * returns what each printed: a hash of its token.
+ */
+async function runTogether(
+  count: number,
+  directory: string,
+  idp: Idp,
+): Promise<string[]> {
+  const script = new URL(
+    "../support/client_credentials_once.ts",
+    import.meta.url,
+  );
+  const { clientId, clientSecret } = idp.clients.confidential;
+  const children = Array.from(
+    { length: count },
+    () =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          script.pathname,
+          directory,
+          idp.tokenEndpoint,
+          clientId,
+        ],
+        env: { SESAME_TEST_CLIENT_SECRET: clientSecret },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn(),
+  );
+  const readers = children.map((child) =>
+    child.stdout.pipeThrough(new TextDecoderStream()).getReader()
+  );
+  // The barrier: every process has built its authenticator before any asks.
+  for (const reader of readers) {
+    const { value } = await reader.read();
+    assert.equal(value?.trim(), "ready");
+  }
+  const writers = children.map((child) => child.stdin.getWriter());
+  await Promise.all(
+    writers.map((writer) => writer.write(new TextEncoder().encode("go\n"))),
+  );
+  await Promise.all(writers.map((writer) => writer.close()));
+  const outputs = await Promise.all(readers.map(async (reader) => {
+    let text = "";
+    for (
+      let read = await reader.read();
+      !read.done;
+      read = await reader.read()
+    ) {
+      text += read.value;
+    }
+    return text.trim();
+  }));
+  const statuses = await Promise.all(children.map((child) => child.status));
+  assert.ok(statuses.every((status) => status.success), "a process failed");
+  return outputs;
+}
 
 Deno.test("ClientCredentialsAuthenticator", async (t) => {
   const make = (
