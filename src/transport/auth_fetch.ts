@@ -134,7 +134,9 @@ export function createAuthFetch(
       credentials,
       proxy,
     );
-    if (!mayReplay(platform, request, response)) return response;
+    if (response.status !== 401 || !mayReplay(platform, request, response)) {
+      return response;
+    }
     await response.body?.cancel();
     emitRetry(onEvent, `${url.origin}${url.pathname}`, "HTTP 401");
     const fresh = await authenticator.refreshCredentials({
@@ -177,7 +179,12 @@ function platformOf(
   };
 }
 
-async function sendAuthorized(
+/**
+ * Sends the request with the credentials. Not `async`: on the common path it
+ * returns `fetch`'s own promise, since every extra await between `fetch` and
+ * the caller showed up as added latency on a loopback round trip.
+ */
+function sendAuthorized(
   platform: Platform,
   request: Sent,
   credentials: Credentials,
@@ -203,14 +210,20 @@ async function sendAuthorized(
   if (mode !== "follow" || credentialPairs.every(droppedOnRedirect)) {
     return platform.send(input, { ...init, headers });
   }
+  return sendFollowingRedirects(platform, { ...request, headers });
+}
 
-  const response = await platform.send(input, {
-    ...init,
-    headers,
+async function sendFollowingRedirects(
+  platform: Platform,
+  hop: Hop,
+): Promise<Response> {
+  const response = await platform.send(hop.input, {
+    ...hop.init,
+    headers: hop.headers,
     redirect: "manual",
   });
   if (!REDIRECTS.has(response.status)) return response;
-  return followRedirects(platform, response, { ...request, headers });
+  return await followRedirects(platform, response, hop);
 }
 
 /**
