@@ -58,6 +58,18 @@ export interface PkceAuthenticatorOptions {
    * @default {config.authorizationHeader ?? clientConfig.headerKey ?? "authorization"}
    */
   headerKey?: string;
+  /**
+   * How long one token request may take, retries included, in milliseconds.
+   *
+   * @default {30000}
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Waits between retries of a token request; injectable for tests.
+   *
+   * @default {a timer}
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -223,6 +235,8 @@ export class PkceAuthenticator extends CachingAuthenticator {
       clientId: clientConfig.clientId,
       insecure: this.#config.insecure,
       context: this.#context,
+      timeoutMs: this.#options.requestTimeoutMs,
+      sleep: this.#options.sleep,
     };
   }
 

@@ -426,6 +426,46 @@ Deno.test("PkceAuthenticator with a stored login", async (t) => {
   );
 });
 
+Deno.test("getCredentials() does not open the browser when the token endpoint fails, and keeps the refresh token", async () => {
+  const key = "flyte.example.com|pkce|native";
+  const expired: Credentials = {
+    accessToken: "old-access",
+    refreshToken: "old-refresh",
+    expiresAt: 1,
+  };
+  let requests = 0;
+  await using tokens = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => {
+      requests++;
+      return new Response("upstream down", { status: 503 });
+    },
+  );
+  const credentialStore = new MemoryCredentialStore();
+  await credentialStore.set(key, expired);
+  const opened: string[] = [];
+  const waits: number[] = [];
+  const authenticator = new PkceAuthenticator(
+    { endpoint: "flyte.example.com" },
+    clientConfigStore(`http://127.0.0.1:${tokens.addr.port}/token`),
+    {
+      credentialStore,
+      openBrowser: (url) => Promise.resolve(void opened.push(url)),
+      onDevicePrompt: failPrompt,
+    },
+    { sleep: (ms) => Promise.resolve(void waits.push(ms)) },
+  );
+
+  const error = await authenticator.getCredentials().catch((e) => e);
+
+  assert.ok(error instanceof TokenRequestError);
+  assert.equal(error.status, 503);
+  assert.deepEqual(opened, [], "the browser was opened");
+  assert.equal(requests, 3, "one request and two retries");
+  assert.equal(waits.length, 2);
+  assert.deepEqual(await credentialStore.get(key), expired);
+});
+
 Deno.test("PkceAuthenticator against the test IdP", async (t) => {
   await using idp = await startIdp();
   const credentialStore = new MemoryCredentialStore();
