@@ -415,10 +415,10 @@ async function explainCommand(flags: Flags, output: CliOutput): Promise<void> {
   await explainMode(config, print);
 
   print("Client config");
-  const clientConfig = await explainClientConfig(session, print);
+  await explainClientConfig(session, print);
 
   print("Stored credentials");
-  await explainCache(session, clientConfig, print);
+  await explainCache(session, print);
 }
 
 async function explainMode(
@@ -442,24 +442,21 @@ async function explainMode(
 async function explainClientConfig(
   session: Session,
   print: (line: string) => void,
-): Promise<ClientConfig | undefined> {
+): Promise<void> {
   try {
     const clientConfig = await session.clientConfigStore.getClientConfig();
     for (const [name, value] of Object.entries(clientConfig)) {
       print(`  ${name} = ${Array.isArray(value) ? value.join(" ") : value}`);
     }
-    return clientConfig;
   } catch (error) {
     print(`  unavailable: ${(error as Error).message}`);
-    return undefined;
   }
 }
 
 async function explainCache(
   session: Session,
-  _clientConfig: ClientConfig | undefined,
   print: (line: string) => void,
-) {
+): Promise<void> {
   const keys = await storedKeys(session).catch((error: Error) => {
     print(`  unavailable: ${error.message}`);
     return undefined;
