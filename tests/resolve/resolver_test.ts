@@ -610,3 +610,52 @@ Deno.test("getAuthenticator() rejects arguments of the wrong type with TypeError
     TypeError,
   );
 });
+
+Deno.test("getAuthenticator() names the Deno flag when a plugin module may not be read", async () => {
+  await using project = await tempProject({
+    "app/deno.json": JSON.stringify({
+      auth: { plugins: { far: "../elsewhere/plugin.ts" } },
+    }),
+    "elsewhere/plugin.ts": PLUGIN_MODULE,
+  });
+  const root = join(import.meta.dirname!, "../..");
+  const script = `
+    const { getAuthenticator, StaticClientConfigStore } = await import(${
+    JSON.stringify(toFileUrl(join(root, "mod.ts")).href)
+  });
+    const store = new StaticClientConfigStore(${
+    JSON.stringify(await store.getClientConfig())
+  });
+    try {
+      await getAuthenticator({ authMode: "far" }, store, {
+        configFile: ${JSON.stringify(project.path("app/deno.json"))},
+      });
+      console.log("loaded");
+    } catch (error) {
+      console.log(JSON.stringify({ name: error.name, code: error.code, message: error.message }));
+    }`;
+  const main = project.path("main.ts");
+  await Deno.writeTextFile(main, script);
+  // Read access to sesame and the app's folder only, not to the plugin's.
+  // (`deno eval` would not do: it does not check dynamic imports.)
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      join(root, "deno.json"),
+      `--allow-read=${root},${project.path("app")}`,
+      main,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const printed = new TextDecoder().decode(output.stdout).trim();
+
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const error = JSON.parse(printed);
+  assert.equal(error.code, "PLUGIN_LOAD_FAILED");
+  assert.match(
+    error.message,
+    /"far" from "\.\.\/elsewhere\/plugin\.ts".*permission denied; run Deno with --allow-read/,
+  );
+});
