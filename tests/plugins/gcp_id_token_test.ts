@@ -5,7 +5,6 @@ import {
   ConfigError,
   getAuthenticator,
   type PlatformConfig,
-  resolveAuthMode,
   TokenRequestError,
 } from "../../mod.ts";
 import {
@@ -13,14 +12,13 @@ import {
   type GcpIdTokenOptions,
 } from "../../plugins/gcp_id_token.ts";
 import {
+  assertListedInRepo,
   clientConfigStore,
   Clock,
   type FakeServer,
   fakeServer,
   oauthError,
   pluginProject,
-  pluginUrl,
-  REPO_CONFIG_FILE,
   rsaKeys,
   signJwt,
   tempDir,
@@ -585,18 +583,6 @@ Deno.test("gcpIdToken() is discovered through auth.plugins, cached, and refreshe
   );
 
   await t.step("this repository's deno.json lists gcp_id_token", async () => {
-    const registry = new AuthenticatorRegistry();
-    const found = await resolveAuthMode("gcp_id_token", {
-      configFile: REPO_CONFIG_FILE,
-      registry,
-    });
-    assert.ok(found.source === "config");
-    assert.equal(found.url, pluginUrl("gcp_id_token"));
-    const viaRepo = await getAuthenticator(
-      { authMode: "gcp_id_token" },
-      store,
-      { configFile: REPO_CONFIG_FILE, registry },
-    );
-    assert.ok(viaRepo instanceof GcpIdTokenAuthenticator);
+    await assertListedInRepo("gcp_id_token", store, GcpIdTokenAuthenticator);
   });
 });

@@ -5,7 +5,6 @@ import {
   ConfigError,
   getAuthenticator,
   type PlatformConfig,
-  resolveAuthMode,
   TokenRequestError,
 } from "../../mod.ts";
 import {
@@ -13,14 +12,13 @@ import {
   type GithubActionsOidcOptions,
 } from "../../plugins/github_actions_oidc.ts";
 import {
+  assertListedInRepo,
   clientConfigStore,
   Clock,
   type FakeServer,
   fakeServer,
   fakeTokenExchange,
   pluginProject,
-  pluginUrl,
-  REPO_CONFIG_FILE,
   rsaKeys,
   signJwt,
   tempDir,
@@ -298,19 +296,11 @@ Deno.test("githubActionsOidc() is discovered through auth.plugins, cached, and r
   await t.step(
     "this repository's deno.json lists github_actions_oidc",
     async () => {
-      const registry = new AuthenticatorRegistry();
-      const found = await resolveAuthMode("github_actions_oidc", {
-        configFile: REPO_CONFIG_FILE,
-        registry,
-      });
-      assert.ok(found.source === "config");
-      assert.equal(found.url, pluginUrl("github_actions_oidc"));
-      const viaRepo = await getAuthenticator(
-        { authMode: "github_actions_oidc" },
+      await assertListedInRepo(
+        "github_actions_oidc",
         store,
-        { configFile: REPO_CONFIG_FILE, registry },
+        GithubActionsOidcAuthenticator,
       );
-      assert.ok(viaRepo instanceof GithubActionsOidcAuthenticator);
     },
   );
 });

@@ -3,7 +3,6 @@ import {
   AuthenticatorRegistry,
   ConfigError,
   getAuthenticator,
-  resolveAuthMode,
   TokenRequestError,
 } from "../../mod.ts";
 import {
@@ -11,12 +10,11 @@ import {
   type KubernetesTokenOptions,
 } from "../../plugins/kubernetes_token.ts";
 import {
+  assertListedInRepo,
   clientConfigStore,
   Clock,
   fakeTokenExchange,
   pluginProject,
-  pluginUrl,
-  REPO_CONFIG_FILE,
   rsaKeys,
   signJwt,
   tempDir,
@@ -215,19 +213,11 @@ Deno.test("kubernetesToken() is discovered through auth.plugins, cached, and re-
   await t.step(
     "this repository's deno.json lists kubernetes_token",
     async () => {
-      const registry = new AuthenticatorRegistry();
-      const found = await resolveAuthMode("kubernetes_token", {
-        configFile: REPO_CONFIG_FILE,
-        registry,
-      });
-      assert.ok(found.source === "config");
-      assert.equal(found.url, pluginUrl("kubernetes_token"));
-      const viaRepo = await getAuthenticator(
-        { authMode: "kubernetes_token" },
+      await assertListedInRepo(
+        "kubernetes_token",
         store,
-        { configFile: REPO_CONFIG_FILE, registry },
+        KubernetesTokenAuthenticator,
       );
-      assert.ok(viaRepo instanceof KubernetesTokenAuthenticator);
     },
   );
 });

@@ -11,10 +11,10 @@ import {
   StaticTokenAuthenticator,
 } from "../../plugins/static_token.ts";
 import {
+  assertListedInRepo,
   clientConfigStore,
   Clock,
   pluginProject,
-  pluginUrl,
   REPO_CONFIG_FILE,
   rsaKeys,
   signJwt,
@@ -171,13 +171,7 @@ Deno.test("staticToken() is discovered through auth.plugins, cached, and read ag
   });
 
   await t.step("this repository's deno.json lists static_token", async () => {
-    const found = await resolveAuthMode("static_token", {
-      configFile: REPO_CONFIG_FILE,
-      registry: new AuthenticatorRegistry(),
-    });
-    assert.equal(found.source, "config");
-    assert.ok(found.source === "config");
-    assert.equal(found.url, pluginUrl("static_token"));
+    await assertListedInRepo("static_token", store, StaticTokenAuthenticator);
   });
 });
 

@@ -9,7 +9,13 @@
 import { exportPKCS8, generateKeyPair, SignJWT } from "jose";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { StaticClientConfigStore } from "../../mod.ts";
+import assert from "node:assert/strict";
+import {
+  AuthenticatorRegistry,
+  getAuthenticator,
+  resolveAuthMode,
+  StaticClientConfigStore,
+} from "../../mod.ts";
 
 /** A clock that moves only when told to. */
 export class Clock {
@@ -199,4 +205,24 @@ export function fakeTokenExchange(expect: ExchangeExpectation): FakeServer {
       expires_in: 600,
     });
   });
+}
+
+/**
+ * Asserts that this repository's deno.json lists a plugin under its own name,
+ * resolving to its module, and, given a class, that `getAuthenticator` makes
+ * an instance of it through that entry.
+ */
+export async function assertListedInRepo(
+  name: string,
+  store: StaticClientConfigStore,
+  authenticatorClass?: abstract new (...args: never[]) => unknown,
+): Promise<void> {
+  const registry = new AuthenticatorRegistry();
+  const options = { configFile: REPO_CONFIG_FILE, registry };
+  const found = await resolveAuthMode(name, options);
+  assert.ok(found.source === "config", `"${name}" is not from auth.plugins`);
+  assert.equal(found.url, pluginUrl(name));
+  if (authenticatorClass === undefined) return;
+  const made = await getAuthenticator({ authMode: name }, store, options);
+  assert.ok(made instanceof authenticatorClass);
 }
