@@ -10,10 +10,15 @@
  * is set. Failures are {@linkcode TokenRequestError}s whose messages never
  * hold a token or a secret.
  *
+ * The authenticators import this module, and with it oauth4webapi, only when
+ * they need a token from the server: a program that finds its credentials
+ * cached never loads either.
+ *
  * @module
  */
 
-import type * as OAuth from "oauth4webapi";
+import * as oauth from "oauth4webapi";
+import { isLoopbackHost } from "../_loopback_host.ts";
 import type { Credentials } from "../authenticator.ts";
 import type { AuthContext } from "../context.ts";
 import {
@@ -22,20 +27,6 @@ import {
   ConfigError,
   TokenRequestError,
 } from "../errors.ts";
-
-// Loaded on the first request rather than with sesame: programs that only
-// read cached credentials should not pay for parsing the protocol library.
-let oauth: typeof OAuth;
-
-/**
- * Loads `oauth4webapi` once.
- *
- * @returns The module.
- */
-export async function loadOAuth(): Promise<typeof OAuth> {
-  oauth ??= await import("oauth4webapi");
-  return oauth;
-}
 
 /** How the client proves who it is at the token endpoint. */
 export type ClientAuthentication =
@@ -128,11 +119,11 @@ export type Grant =
   | "device_code"
   | "authorization_code";
 
-type RequestOptions = OAuth.TokenEndpointRequestOptions;
+type RequestOptions = oauth.TokenEndpointRequestOptions;
 type MakeRequest = (
-  as: OAuth.AuthorizationServer,
-  client: OAuth.Client,
-  authentication: OAuth.ClientAuth,
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  authentication: oauth.ClientAuth,
   options: RequestOptions,
 ) => Promise<Response>;
 
@@ -194,6 +185,30 @@ export async function refreshTokenGrant(
   return await processTokenResponse(settings, response, "refresh_token", [
     refreshToken,
   ]);
+}
+
+/** What one authorization code flow keeps secret until the token request. */
+export interface PkceSecrets {
+  /** The PKCE code verifier, sent with the code. */
+  verifier: string;
+  /** Its S256 challenge, sent with the authorization request. */
+  challenge: string;
+  /** The state, checked on the redirect. */
+  state: string;
+}
+
+/**
+ * Makes a fresh verifier, challenge and state for one flow.
+ *
+ * @returns The three values.
+ */
+export async function newPkceSecrets(): Promise<PkceSecrets> {
+  const verifier = oauth.generateRandomCodeVerifier();
+  return {
+    verifier,
+    challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    state: oauth.generateRandomState(),
+  };
 }
 
 /**
@@ -357,7 +372,6 @@ export async function requestAuthorizationCode(
   callback: AuthorizationCallback,
   signal?: AbortSignal,
 ): Promise<Response> {
-  await loadOAuth();
   const parameters = checkCallback(settings, callback);
   return await send(
     settings,
@@ -448,7 +462,6 @@ async function send(
   signal: AbortSignal | undefined,
   makeRequest: MakeRequest,
 ): Promise<Response> {
-  await loadOAuth();
   const target = describeEndpoint(settings, endpoint);
   const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = new AbortController();
@@ -492,7 +505,7 @@ async function sendWithRetries(
     [oauth.allowInsecureRequests]: target.url.protocol === "http:",
   };
   const as = authorizationServer(settings);
-  const client: OAuth.Client = { client_id: settings.clientId };
+  const client: oauth.Client = { client_id: settings.clientId };
   const authentication = clientAuthentication(settings);
   for (let attempt = 1;; attempt++) {
     const outcome = await attemptOnce(
@@ -638,7 +651,6 @@ export async function processTokenResponse(
   grant: Grant,
   secrets: readonly string[] = [],
 ): Promise<Credentials> {
-  await loadOAuth();
   const target = describeEndpoint(settings, "token");
   const json = await readJson(response, target);
   if (response.status !== 200) {
@@ -674,7 +686,6 @@ export async function processDeviceAuthorizationResponse(
   settings: OAuthSettings,
   response: Response,
 ): Promise<DeviceAuthorization> {
-  await loadOAuth();
   const target = describeEndpoint(settings, "device");
   const json = await readJson(response, target);
   if (response.status !== 200) {
@@ -711,10 +722,10 @@ export async function processDeviceAuthorizationResponse(
 function processors(): Record<
   Grant,
   (
-    as: OAuth.AuthorizationServer,
-    client: OAuth.Client,
+    as: oauth.AuthorizationServer,
+    client: oauth.Client,
     response: Response,
-  ) => Promise<OAuth.TokenEndpointResponse>
+  ) => Promise<oauth.TokenEndpointResponse>
 > {
   return {
     client_credentials: oauth.processClientCredentialsResponse,
@@ -769,7 +780,7 @@ async function check<T>(target: Target, run: () => Promise<T>): Promise<T> {
 }
 
 function toCredentials(
-  result: OAuth.TokenEndpointResponse,
+  result: oauth.TokenEndpointResponse,
   idToken: unknown,
   now: number,
 ): Credentials {
@@ -956,7 +967,10 @@ function describeEndpoint(
     );
   }
   const shown = `${url.origin}${url.pathname}`;
-  if (url.protocol === "http:" && !settings.insecure && !isLoopback(url)) {
+  if (
+    url.protocol === "http:" && !settings.insecure &&
+    !isLoopbackHost(url.hostname)
+  ) {
     throw new ConfigError(
       `Refusing to send a ${label.toLowerCase()} over plain HTTP to "${shown}"; use an https URL, or set insecure: true if the network is trusted`,
     );
@@ -964,22 +978,9 @@ function describeEndpoint(
   return { url, shown, label };
 }
 
-/**
- * Tells whether a URL's host is this machine: `localhost`, `127.0.0.0/8` or
- * `[::1]`.
- *
- * @param url The URL.
- * @returns Whether the host is loopback.
- */
-export function isLoopback(url: URL): boolean {
-  const host = url.hostname.toLowerCase();
-  return host === "localhost" || host.endsWith(".localhost") ||
-    host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 function authorizationServer(
   settings: OAuthSettings,
-): OAuth.AuthorizationServer {
+): oauth.AuthorizationServer {
   const as: {
     issuer: string;
     token_endpoint: string;
@@ -995,7 +996,7 @@ function authorizationServer(
   return as;
 }
 
-function clientAuthentication(settings: OAuthSettings): OAuth.ClientAuth {
+function clientAuthentication(settings: OAuthSettings): oauth.ClientAuth {
   const method = settings.clientAuthentication ??
     (settings.clientSecret ? "client_secret_basic" : "none");
   if (method === "none") return oauth.None();

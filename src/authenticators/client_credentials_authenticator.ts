@@ -12,7 +12,9 @@ import { ConfigError } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { credentialStoreKey } from "../store/credential_store.ts";
 import { once } from "../_once.ts";
-import { clientCredentialsGrant, type OAuthSettings } from "./_oauth.ts";
+// The protocol is imported when a token is needed, so that a program
+// finding its token cached never loads it.
+import type { OAuthSettings } from "./_oauth.ts";
 import {
   CachingAuthenticator,
   type FetchCredentialsOptions,
@@ -183,6 +185,7 @@ export class ClientCredentialsAuthenticator extends CachingAuthenticator {
       timeoutMs: this.#options.timeoutMs,
       sleep: this.#options.sleep,
     };
+    const { clientCredentialsGrant } = await import("./_oauth.ts");
     return await clientCredentialsGrant(settings, {
       scopes: this.#config.scopes ?? clientConfig?.scopes,
       audience: this.#config.audience ?? clientConfig?.audience,

@@ -12,13 +12,9 @@ import { AuthError, ConfigError, TokenRequestError } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { credentialStoreKey } from "../store/credential_store.ts";
 import { once } from "../_once.ts";
-import {
-  deviceAuthorizationGrant,
-  type OAuthSettings,
-  pollDeviceAuthorization,
-  refreshTokenGrant,
-  type TokenParameters,
-} from "./_oauth.ts";
+// The protocol is imported when a token is needed, so that a program
+// finding its token cached never loads it.
+import type { OAuthSettings, TokenParameters } from "./_oauth.ts";
 import {
   CachingAuthenticator,
   type FetchCredentialsOptions,
@@ -170,6 +166,7 @@ export class DeviceCodeAuthenticator extends CachingAuthenticator {
     const { current, signal } = options;
     const settings = this.#settings(await this.#clientConfig());
     if (current?.refreshToken) {
+      const { refreshTokenGrant } = await import("./_oauth.ts");
       try {
         return await refreshTokenGrant(
           settings,
@@ -190,6 +187,9 @@ export class DeviceCodeAuthenticator extends CachingAuthenticator {
     settings: OAuthSettings,
     signal: AbortSignal,
   ): Promise<Credentials> {
+    const { deviceAuthorizationGrant, pollDeviceAuthorization } = await import(
+      "./_oauth.ts"
+    );
     const authorization = await deviceAuthorizationGrant(
       settings,
       this.#parameters(await this.#clientConfig()),

@@ -12,18 +12,11 @@ import { type AuthContext, createAuthContext } from "../context.ts";
 import { AuthError, ConfigError, TokenRequestError } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { credentialStoreKey } from "../store/credential_store.ts";
-import {
-  listenOnLoopback,
-  type LoopbackListener,
-  loopbackRedirect,
-} from "./_loopback.ts";
-import {
-  authorizationCodeGrant,
-  isLoopback,
-  loadOAuth,
-  type OAuthSettings,
-  refreshTokenGrant,
-} from "./_oauth.ts";
+import { isLoopbackHost } from "../_loopback_host.ts";
+// The listener and the protocol are imported when a token is needed, so
+// that a program finding its token cached never loads them.
+import type { LoopbackListener } from "./_loopback.ts";
+import type { OAuthSettings } from "./_oauth.ts";
 import {
   CachingAuthenticator,
   type FetchCredentialsOptions,
@@ -180,6 +173,7 @@ export class PkceAuthenticator extends CachingAuthenticator {
     const { current, signal } = options;
     const clientConfig = await this.#store.getClientConfig();
     if (current?.refreshToken) {
+      const { refreshTokenGrant } = await import("./_oauth.ts");
       try {
         return await refreshTokenGrant(
           this.#oauthSettings(clientConfig),
@@ -202,11 +196,14 @@ export class PkceAuthenticator extends CachingAuthenticator {
     clientConfig: ClientConfig,
     signal: AbortSignal,
   ): Promise<Credentials> {
+    const { listenOnLoopback, loopbackRedirect } = await import(
+      "./_loopback.ts"
+    );
+    const { authorizationCodeGrant, newPkceSecrets } = await import(
+      "./_oauth.ts"
+    );
     const redirect = loopbackRedirect(clientConfig.redirectUri);
-    const oauth = await loadOAuth();
-    const verifier = oauth.generateRandomCodeVerifier();
-    const state = oauth.generateRandomState();
-    const challenge = await oauth.calculatePKCECodeChallenge(verifier);
+    const { verifier, challenge, state } = await newPkceSecrets();
     signal.throwIfAborted();
 
     const listener = listenOnLoopback(redirect, state);
@@ -268,7 +265,7 @@ export class PkceAuthenticator extends CachingAuthenticator {
     const value = clientConfig.authorizationEndpoint;
     const url = URL.canParse(value) ? new URL(value) : undefined;
     const plain = url?.protocol === "http:" && !this.#config.insecure &&
-      !isLoopback(url);
+      !isLoopbackHost(url.hostname);
     if (url && !plain && url.protocol.startsWith("http")) return url;
     throw new ConfigError(
       `Cannot send the person to the authorization endpoint "${value}": it is not an https URL (plain http only with insecure, or to this machine); fix the platform's client config`,

@@ -7,6 +7,7 @@
 
 import type { FetchLike } from "../context.ts";
 import { ConfigError, TokenRequestError } from "../errors.ts";
+import { isLoopbackHost } from "../_loopback_host.ts";
 
 const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 // gRPC target syntax: `dns:///host:port`, or `dns://resolver/host:port`.
@@ -50,17 +51,6 @@ export function endpointUrl(
   url.search = url.hash = "";
   url.pathname = url.pathname.replace(/\/*$/, "/");
   return url;
-}
-
-/**
- * Tells whether a URL host name is a loopback address.
- *
- * @param hostname A `URL.hostname`.
- * @returns `true` for `localhost`, `127.0.0.0/8` and `[::1]`.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" ||
-    /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** What {@linkcode fetchJsonObject} needs besides the URL. */

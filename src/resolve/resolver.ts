@@ -20,13 +20,9 @@ import {
 } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { BUILTIN_AUTH_MODES } from "./builtin_modes.ts";
-import {
-  findConfigFile,
-  importPlugin,
-  type PluginConfigFile,
-  readPluginConfig,
-  resolvePluginSpecifier,
-} from "./discovery.ts";
+// Discovery, with its JSONC parser, is loaded only when a mode is neither
+// built in nor registered, or when the modes are listed.
+import type { PluginConfigFile } from "./discovery.ts";
 import type {
   AuthenticatorClass,
   AuthenticatorFactory,
@@ -252,8 +248,15 @@ export async function listAuthModes(
   }
   const file = await configFileOf(options);
   if (file !== undefined) {
+    const { resolvePluginSpecifier } = await import("./discovery.ts");
     for (const [mode, specifier] of file.plugins) {
-      listing.push(listDiscovered(mode, specifier, file, plugins));
+      const entry = listDiscovered(mode, specifier, file, plugins);
+      try {
+        entry.url = resolvePluginSpecifier(mode, specifier, file);
+      } catch (error) {
+        entry.error = (error as Error).message;
+      }
+      listing.push(entry);
     }
   }
   return listing;
@@ -273,11 +276,6 @@ function listDiscovered(
   };
   if (BUILTIN_AUTH_MODES.has(mode)) entry.shadowedBy = "builtin";
   else if (plugins.has(mode)) entry.shadowedBy = "registry";
-  try {
-    entry.url = resolvePluginSpecifier(mode, specifier, file);
-  } catch (error) {
-    entry.error = (error as Error).message;
-  }
   return entry;
 }
 
@@ -299,6 +297,7 @@ async function findPlugin(
     };
   }
   const resolution = await discover(mode, options);
+  const { importPlugin } = await import("./discovery.ts");
   const plugin = await importPlugin(
     mode,
     resolution.specifier,
@@ -317,6 +316,7 @@ async function discover(
   if (file === undefined || specifier === undefined) {
     throw unknownMode(mode, options.registry ?? registry, file, options);
   }
+  const { resolvePluginSpecifier } = await import("./discovery.ts");
   const url = resolvePluginSpecifier(mode, specifier, file);
   return { mode, source: "config", configFile: file.path, specifier, url };
 }
@@ -325,6 +325,7 @@ async function configFileOf(
   options: Omit<ResolveOptions, "context">,
 ): Promise<PluginConfigFile | undefined> {
   if (options.configFile === false) return undefined;
+  const { findConfigFile, readPluginConfig } = await import("./discovery.ts");
   const path = findConfigFile(options.configFile, Deno.cwd());
   return path === undefined ? undefined : await readPluginConfig(path);
 }

@@ -12,7 +12,6 @@ import { isAbsolutePath, resolvePath } from "../_path.ts";
 
 const FORMAT_VERSION = 1;
 const SLUG_MAX = 40;
-const HASH_HEX = 32;
 
 /** Options of the {@linkcode FileCredentialStore} constructor. */
 export interface FileCredentialStoreOptions {
@@ -135,11 +134,17 @@ export class FileCredentialStore implements CredentialStore {
    * await Deno.remove(directory);
    * ```
    */
-  async get(key: string): Promise<Credentials | undefined> {
-    const path = await this.#path(key, ".json");
+  get(key: string): Promise<Credentials | undefined> {
+    // Read synchronously: the file is small, and a process's first
+    // asynchronous file operation costs more than the whole read.
+    return Promise.try(() => this.#read(key));
+  }
+
+  #read(key: string): Credentials | undefined {
+    const path = this.#path(key, ".json");
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = Deno.readTextFileSync(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
       throw this.#failure("read credentials from", path, error);
@@ -172,7 +177,7 @@ export class FileCredentialStore implements CredentialStore {
    * ```
    */
   async set(key: string, credentials: Credentials): Promise<void> {
-    const path = await this.#path(key, ".json");
+    const path = this.#path(key, ".json");
     const entry = {
       version: FORMAT_VERSION,
       key,
@@ -205,7 +210,7 @@ export class FileCredentialStore implements CredentialStore {
    * ```
    */
   async delete(key: string): Promise<void> {
-    const path = await this.#path(key, ".json");
+    const path = this.#path(key, ".json");
     try {
       await Deno.remove(path);
     } catch (error) {
@@ -259,7 +264,7 @@ export class FileCredentialStore implements CredentialStore {
       return undefined;
     }
     if (typeof key !== "string" || key === "") return undefined;
-    const expected = await this.#path(key, ".json");
+    const expected = this.#path(key, ".json");
     return expected === path && (await this.get(key)) !== undefined
       ? key
       : undefined;
@@ -298,7 +303,7 @@ export class FileCredentialStore implements CredentialStore {
    * ```
    */
   async lock(key: string): Promise<CredentialLock> {
-    const path = await this.#path(key, ".lock");
+    const path = this.#path(key, ".lock");
     await this.#ensureDirectory();
     let file: Deno.FsFile;
     try {
@@ -320,13 +325,13 @@ export class FileCredentialStore implements CredentialStore {
     return new FileLock(file);
   }
 
-  async #path(key: string, extension: string): Promise<string> {
+  #path(key: string, extension: string): string {
     if (typeof key !== "string" || key === "") {
       throw new TypeError(
         "Cannot use a credential store key: it must be a non-empty string",
       );
     }
-    return resolvePath(this.directory, await fileName(key) + extension);
+    return resolvePath(this.directory, fileName(key) + extension);
   }
 
   async #ensureDirectory(): Promise<void> {
@@ -436,19 +441,33 @@ function unixCacheHome(
   return home ? resolvePath(home, ".cache") : undefined;
 }
 
-/** A readable slug of the key and a hash of it, safe on every file system. */
-async function fileName(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(key),
-  );
-  const hex = Array.from(
-    new Uint8Array(digest),
-    (byte) => byte.toString(16).padStart(2, "0"),
-  ).join("").slice(0, HASH_HEX);
+/**
+ * A readable slug of the key and a hash of it, safe on every file system.
+ *
+ * The hash only tells keys apart: each file also holds its key, checked on
+ * every read, so two keys sharing a name could never see each other's
+ * credentials. FNV-1a is used rather than SHA-256 because it is synchronous:
+ * the first `crypto.subtle` digest of a process costs about half a
+ * millisecond, more than the rest of a warm read.
+ */
+function fileName(key: string): string {
+  const hex = fnv1a64(key);
   const slug = key.toLowerCase().replace(/[^a-z0-9.]+/g, "-")
     .slice(0, SLUG_MAX).replace(/^[-.]+|[-.]+$/g, "");
   return slug ? `${slug}-${hex}` : hex;
+}
+
+const FNV_OFFSET_BASIS = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const UINT64 = (1n << 64n) - 1n;
+
+/** The 64-bit FNV-1a hash of a string's UTF-8 bytes, as 16 hex digits. */
+function fnv1a64(text: string): string {
+  let hash = FNV_OFFSET_BASIS;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash = ((hash ^ BigInt(byte)) * FNV_PRIME) & UINT64;
+  }
+  return hash.toString(16).padStart(16, "0");
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -133,12 +133,17 @@ Deno.test("FileCredentialStore", async (t) => {
         const names = await fileNames(directory);
         assert.match(
           names.join(" "),
-          /^https-flyte\.example\.com-pkce-flytectl-[0-9a-f]{32}\.json https-flyte\.example\.com-pkce-flytectl-[0-9a-f]{32}\.json$/,
+          /^https-flyte\.example\.com-pkce-flytectl-[0-9a-f]{16}\.json https-flyte\.example\.com-pkce-flytectl-[0-9a-f]{16}\.json$/,
         );
         const saved = JSON.parse(
           await Deno.readTextFile(join(directory, names[0]!)),
         );
         assert.ok([KEY, KEY.toUpperCase()].includes(saved.key));
+        // The hash is 64-bit FNV-1a; "a" is one of its published test vectors.
+        await store.set("a", { accessToken: "short" });
+        assert.ok(
+          (await fileNames(directory)).includes("a-af63dc4c8601ec8c.json"),
+        );
         assert.equal(
           (await store.get(KEY.toUpperCase()))?.accessToken,
           "upper",
@@ -221,7 +226,11 @@ Deno.test("FileCredentialStore", async (t) => {
         const reads: (string | undefined)[] = [];
 
         const reader = (async () => {
-          while (writing) reads.push((await store.get(KEY))?.accessToken);
+          while (writing) {
+            reads.push((await store.get(KEY))?.accessToken);
+            // get() reads synchronously: let the writes' file operations run.
+            await new Promise((resolve) => setTimeout(resolve, 0));
+          }
         })();
         for (let i = 1; i <= 20; i++) {
           await store.set(KEY, { accessToken: `${i}:${padding}` });
