@@ -9,18 +9,9 @@ import type { ClientConfig, ClientConfigStore } from "../client_config.ts";
 import type { FetchLike } from "../context.ts";
 import { once } from "../_once.ts";
 import { ConfigError } from "../errors.ts";
-import {
-  DEFAULT_METADATA_TIMEOUT_MS,
-  endpointUrl,
-  fetchJsonObject,
-  readString,
-  readUrl,
-} from "./_endpoint.ts";
+import { DEFAULT_METADATA_TIMEOUT_MS, endpointUrl } from "./_endpoint.ts";
 
 const DISCOVERY_PATH = ".well-known/openid-configuration";
-
-/** The redirect URI flytectl registers, used when none is given. */
-const DEFAULT_REDIRECT_URI = "http://localhost:53593/callback";
 
 /** Options of {@linkcode OidcClientConfigStore}. */
 export interface OidcClientConfigStoreOptions {
@@ -154,48 +145,14 @@ export class OidcClientConfigStore implements ClientConfigStore {
   }
 
   async #fetchClientConfig(): Promise<ClientConfig> {
-    const url = this.#discoveryUrl;
-    const document = await fetchJsonObject(url, {
+    // Lazy: fetching and parsing are needed only on the first call, so they
+    // stay out of the modules loaded at startup.
+    const { readOidcClientConfig } = await import("./_client_metadata.ts");
+    return await readOidcClientConfig(this.#discoveryUrl, {
+      issuer: this.issuer,
       fetch: this.#fetch,
-      what: "the OpenID configuration",
-      hint: `check the issuer "${this.issuer}" and that it is reachable`,
       timeoutMs: this.#options.timeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS,
+      client: this.#options,
     });
-
-    this.#checkIssuer(readString(document, "issuer"), url);
-    return Object.freeze(this.#toClientConfig(document, url));
-  }
-
-  #checkIssuer(found: string | undefined, url: URL): void {
-    if (found?.replace(/\/$/, "") === this.issuer) return;
-    throw new ConfigError(
-      `Cannot use the OpenID configuration from "${url}": it names the issuer "${
-        found ?? ""
-      }" instead of "${this.issuer}"; set issuer to the value the provider names`,
-    );
-  }
-
-  #toClientConfig(document: Record<string, unknown>, url: URL): ClientConfig {
-    const { clientId, redirectUri, scopes, audience, headerKey } =
-      this.#options;
-    const endpoint = (field: string) => {
-      const value = readUrl(document, field, url);
-      if (value !== undefined) return value;
-      throw new ConfigError(
-        `Cannot use the OpenID configuration from "${url}": "${field}" is missing or empty; check that the issuer supports the authorization code flow`,
-      );
-    };
-    const config: ClientConfig = {
-      tokenEndpoint: endpoint("token_endpoint"),
-      authorizationEndpoint: endpoint("authorization_endpoint"),
-      redirectUri: redirectUri || DEFAULT_REDIRECT_URI,
-      clientId,
-    };
-    const device = readUrl(document, "device_authorization_endpoint", url);
-    if (device) config.deviceAuthorizationEndpoint = device;
-    if (scopes?.length) config.scopes = scopes.slice();
-    if (audience) config.audience = audience;
-    if (headerKey) config.headerKey = headerKey;
-    return config;
   }
 }

@@ -8,18 +8,7 @@
 import type { ClientConfig, ClientConfigStore } from "../client_config.ts";
 import type { FetchLike } from "../context.ts";
 import { once } from "../_once.ts";
-import { ConfigError } from "../errors.ts";
-import {
-  DEFAULT_METADATA_TIMEOUT_MS,
-  endpointUrl,
-  fetchJsonObject,
-  readScopes,
-  readString,
-  readUrl,
-} from "./_endpoint.ts";
-
-const CLIENT_CONFIG_PATH = "config/v1/flyte_client";
-const SERVER_METADATA_PATH = ".well-known/oauth-authorization-server";
+import { DEFAULT_METADATA_TIMEOUT_MS, endpointUrl } from "./_endpoint.ts";
 
 /** Options of {@linkcode RemoteClientConfigStore}. */
 export interface RemoteClientConfigStoreOptions {
@@ -119,73 +108,12 @@ export class RemoteClientConfigStore implements ClientConfigStore {
   }
 
   async #fetchClientConfig(): Promise<RemoteClientConfig> {
-    const clientUrl = new URL(CLIENT_CONFIG_PATH, this.#base);
-    const serverUrl = new URL(SERVER_METADATA_PATH, this.#base);
-    const hint =
-      `check the endpoint "${this.endpoint}" and that the platform is reachable with auth enabled`;
-    const read = (url: URL, what: string) =>
-      fetchJsonObject(url, {
-        fetch: this.#fetch,
-        what,
-        hint,
-        timeoutMs: this.#timeoutMs,
-      });
-    const [client, server] = await Promise.all([
-      read(clientUrl, "the client config"),
-      read(serverUrl, "the authorization server metadata"),
-    ]);
-    return Object.freeze(toClientConfig(client, clientUrl, server, serverUrl));
+    // Lazy: fetching and parsing are needed only on the first call, so they
+    // stay out of the modules loaded at startup.
+    const { readRemoteClientConfig } = await import("./_client_metadata.ts");
+    return await readRemoteClientConfig(this.#base, {
+      fetch: this.#fetch,
+      timeoutMs: this.#timeoutMs,
+    });
   }
-}
-
-function toClientConfig(
-  client: Record<string, unknown>,
-  clientUrl: URL,
-  server: Record<string, unknown>,
-  serverUrl: URL,
-): RemoteClientConfig {
-  const config: RemoteClientConfig = {
-    tokenEndpoint: required(
-      readUrl(server, "token_endpoint", serverUrl),
-      "token_endpoint",
-      serverUrl,
-    ),
-    authorizationEndpoint: required(
-      readUrl(server, "authorization_endpoint", serverUrl),
-      "authorization_endpoint",
-      serverUrl,
-    ),
-    redirectUri: required(
-      readString(client, "redirect_uri"),
-      "redirect_uri",
-      clientUrl,
-    ),
-    clientId: required(readString(client, "client_id"), "client_id", clientUrl),
-  };
-  const optional: Partial<RemoteClientConfig> = {
-    deviceAuthorizationEndpoint: readUrl(
-      server,
-      "device_authorization_endpoint",
-      serverUrl,
-    ),
-    scopes: readScopes(client, "scopes"),
-    headerKey: readString(client, "authorization_metadata_key")?.toLowerCase(),
-    audience: readString(client, "audience"),
-    serviceHttpEndpoint: readString(client, "service_http_endpoint"),
-  };
-  for (const [key, value] of Object.entries(optional)) {
-    if (value !== undefined) Object.assign(config, { [key]: value });
-  }
-  return config;
-}
-
-function required(
-  value: string | undefined,
-  field: string,
-  url: URL,
-): string {
-  if (value !== undefined) return value;
-  throw new ConfigError(
-    `Cannot use the client config from "${url}": "${field}" is missing or empty; configure the platform's auth, or pass a StaticClientConfigStore with the value`,
-  );
 }

@@ -457,17 +457,35 @@ function fileName(key: string): string {
   return slug ? `${slug}-${hex}` : hex;
 }
 
-const FNV_OFFSET_BASIS = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const UINT64 = (1n << 64n) - 1n;
-
-/** The 64-bit FNV-1a hash of a string's UTF-8 bytes, as 16 hex digits. */
+/**
+ * The 64-bit FNV-1a hash of a string's UTF-8 bytes, as 16 hex digits.
+ *
+ * The hash is kept in four 16-bit limbs, low first, so that every product
+ * stays exact in a double: BigInt arithmetic would be simpler, but costs a
+ * third of a millisecond on a process's first call.
+ */
 function fnv1a64(text: string): string {
-  let hash = FNV_OFFSET_BASIS;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash = ((hash ^ BigInt(byte)) * FNV_PRIME) & UINT64;
+  // The offset basis 0xcbf29ce484222325; the prime is 2^40 + 0x1b3.
+  let [h0, h1, h2, h3] = [0x2325, 0x8422, 0x9ce4, 0xcbf2];
+  for (const byte of utf8(text)) {
+    h0 ^= byte;
+    // hash * 0x1b3 + (hash << 40), carrying from each limb to the next.
+    const t0 = h0 * 0x1b3;
+    const t1 = h1 * 0x1b3 + (t0 >>> 16);
+    const t2 = h2 * 0x1b3 + (h0 << 8) + (t1 >>> 16);
+    const t3 = h3 * 0x1b3 + (h1 << 8) + (t2 >>> 16);
+    [h0, h1, h2, h3] = [t0 & 0xffff, t1 & 0xffff, t2 & 0xffff, t3 & 0xffff];
   }
-  return hash.toString(16).padStart(16, "0");
+  return [h3, h2, h1, h0].map((limb) => limb.toString(16).padStart(4, "0"))
+    .join("");
+}
+
+/** A string's UTF-8 bytes, without a TextEncoder when it is ASCII. */
+function utf8(text: string): Iterable<number> {
+  const codes = Array.from(text, (char) => char.charCodeAt(0));
+  return codes.every((code) => code < 0x80)
+    ? codes
+    : new TextEncoder().encode(text);
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

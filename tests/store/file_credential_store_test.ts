@@ -38,6 +38,14 @@ async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
   }
 }
 
+function referenceFnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, "0");
+}
+
 async function fileNames(directory: string): Promise<string[]> {
   const names = [];
   for await (const entry of Deno.readDir(directory)) names.push(entry.name);
@@ -139,11 +147,7 @@ Deno.test("FileCredentialStore", async (t) => {
           await Deno.readTextFile(join(directory, names[0]!)),
         );
         assert.ok([KEY, KEY.toUpperCase()].includes(saved.key));
-        // The hash is 64-bit FNV-1a; "a" is one of its published test vectors.
-        await store.set("a", { accessToken: "short" });
-        assert.ok(
-          (await fileNames(directory)).includes("a-af63dc4c8601ec8c.json"),
-        );
+
         assert.equal(
           (await store.get(KEY.toUpperCase()))?.accessToken,
           "upper",
@@ -214,6 +218,31 @@ Deno.test("FileCredentialStore", async (t) => {
       assert.match((await stores[0]!.get(KEY))?.accessToken ?? "", /^t\d+$/);
     });
   });
+
+  await t.step(
+    "file names end in the 64-bit FNV-1a hash of the key's UTF-8 bytes",
+    async () => {
+      await withTempDir(async (directory) => {
+        const store = new FileCredentialStore({ directory });
+        const keys = [
+          "a",
+          "foobar",
+          "https://h\u00e9|pkce|\u4e16\u754c",
+          "\u{1f511}",
+        ];
+        for (const key of keys) await store.set(key, { accessToken: "t" });
+
+        const names = await fileNames(directory);
+        // Two published test vectors, then a plain BigInt FNV-1a for the rest.
+        assert.ok(names.includes("a-af63dc4c8601ec8c.json"), names.join(" "));
+        assert.ok(names.includes("foobar-85944171f73967e8.json"));
+        for (const key of keys) {
+          const hash = referenceFnv1a64(key);
+          assert.ok(names.some((name) => name.endsWith(`${hash}.json`)), key);
+        }
+      });
+    },
+  );
 
   await t.step(
     "get() never sees a partial file while set() replaces it",
