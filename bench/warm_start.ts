@@ -8,7 +8,12 @@
  * 3. import mod.ts and get credentials from a filled FileCredentialStore,
  * 4. do the same importing only the two modules it needs, to tell the cost
  *    of the store from that of loading the rest of mod.ts,
- * then prints the medians and the differences.
+ * then prints the medians and the differences. It does so twice: with this
+ * repository's deno.json and lock file (whose 67 npm packages are mostly
+ * test and benchmark tools), and in a consumer project whose deno.json maps
+ * only the three packages sesame imports, as an application using sesame
+ * would have them. Last, it runs `bench/fresh/warm_get.ts` in the consumer
+ * project, which times the steps from inside the process.
  *
  * Run with `deno run -A bench/warm_start.ts [runs]` (default 40 runs each).
  *
@@ -19,12 +24,16 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FileCredentialStore } from "../mod.ts";
+import { median } from "./support/timing.ts";
 
 const RUNS = Number(Deno.args[0] ?? 40);
 const WARMUP_RUNS = 3;
 const KEY = "https://flyte.example.com|pkce|flytectl";
+const OTHER_KEY = "https://flyte.example.com|deviceflow|flytectl";
 const TOKEN = "warm-start-test-token";
-const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+const RUNTIME_PACKAGES = ["oauth4webapi", "yaml", "jsonc-parser"];
+const REPO_CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+const REPO_LOCK = fileURLToPath(new URL("../deno.lock", import.meta.url));
 const MOD = new URL("../mod.ts", import.meta.url).href;
 const BASE = new URL(
   "../src/authenticators/caching_authenticator.ts",
@@ -32,6 +41,9 @@ const BASE = new URL(
 ).href;
 const STORE = new URL("../src/store/file_credential_store.ts", import.meta.url)
   .href;
+const BREAKDOWN = fileURLToPath(
+  new URL("./fresh/warm_get.ts", import.meta.url),
+);
 
 function getCredentialsScript(imports: string): string {
   return `${imports}
@@ -60,82 +72,162 @@ import { FileCredentialStore } from "${STORE}";`,
   ),
 };
 
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+/** Where a process runs: its config file, lock file and store folder. */
+interface Project {
+  name: string;
+  config: string;
+  lock: string;
+  directory: string;
 }
 
-async function timeRun(script: string, directory: string): Promise<number> {
+async function run(
+  project: Project,
+  script: string,
+  args: string[],
+): Promise<{ elapsed: number; stdout: string }> {
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--no-prompt",
       "--cached-only",
-      `--config=${CONFIG}`,
-      `--lock=${join(directory, "deno.lock")}`,
-      `--allow-read=${directory}`,
+      `--config=${project.config}`,
+      `--lock=${project.lock}`,
+      `--allow-read=${project.directory}`,
       script,
-      directory,
-      KEY,
+      ...args,
     ],
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   });
   const start = performance.now();
-  const { success, stderr } = await command.output();
+  const { success, stdout, stderr } = await command.output();
   const elapsed = performance.now() - start;
   if (!success) {
     throw new Error(`${script} failed: ${new TextDecoder().decode(stderr)}`);
   }
-  return elapsed;
+  return { elapsed, stdout: new TextDecoder().decode(stdout) };
 }
 
-const directory = await Deno.makeTempDir({ prefix: "sesame_warm_start_" });
-try {
-  // A copy of the lock file, so that the runs never write the project's.
-  await Deno.copyFile(
-    fileURLToPath(new URL("../deno.lock", import.meta.url)),
-    join(directory, "deno.lock"),
+/**
+ * A project whose deno.json maps only sesame's own npm imports, made in a
+ * folder of `directory`, the store folder.
+ */
+async function consumerProject(directory: string): Promise<Project> {
+  const { imports } = JSON.parse(await Deno.readTextFile(REPO_CONFIG));
+  const folder = await Deno.makeTempDir({ dir: directory, prefix: "app_" });
+  const config = join(folder, "deno.json");
+  const lock = join(folder, "deno.lock");
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      imports: Object.fromEntries(
+        RUNTIME_PACKAGES.map((name) => [name, imports[name]]),
+      ),
+    }),
   );
-  await new FileCredentialStore({ directory }).set(KEY, {
-    accessToken: TOKEN,
-    expiresAt: Date.now() + 24 * 3600_000,
-  });
+  // Resolves from Deno's cache, which `deno install` in this repo filled.
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["cache", `--config=${config}`, `--lock=${lock}`, MOD],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(
+      `Cannot make the consumer project's lock file: ${
+        new TextDecoder().decode(stderr)
+      }`,
+    );
+  }
+  return { name: "consumer project", config, lock, directory };
+}
+
+async function timeVariants(project: Project): Promise<void> {
   const scripts = Object.entries(VARIANTS).map(([name, source], i) => {
-    const path = join(directory, `variant_${i}.ts`);
+    const path = join(project.directory, `variant_${i}.ts`);
     Deno.writeTextFileSync(path, source);
     return { name, path, times: [] as number[] };
   });
-
-  for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
+  for (let round = 0; round < WARMUP_RUNS + RUNS; round++) {
     // Interleaved, so that a slow moment of the machine hits every variant.
     for (const script of scripts) {
-      const elapsed = await timeRun(script.path, directory);
-      if (run >= WARMUP_RUNS) script.times.push(elapsed);
+      const { elapsed } = await run(project, script.path, [
+        project.directory,
+        KEY,
+      ]);
+      if (round >= WARMUP_RUNS) script.times.push(elapsed);
     }
   }
 
   const [start, imported, warm, lean] = scripts.map((s) => median(s.times));
-  console.log(`${RUNS} runs each, Deno ${Deno.version.deno}, ${Deno.build.os}`);
+  console.log(`\n${project.name} (${project.config})`);
   for (const script of scripts) {
     const ms = median(script.times).toFixed(1).padStart(7);
     const min = Math.min(...script.times).toFixed(1).padStart(7);
-    console.log(`${script.name.padEnd(34)} median ${ms} ms   min ${min} ms`);
+    console.log(`${script.name.padEnd(36)} median ${ms} ms   min ${min} ms`);
   }
   const ms = (value: number) => `${value.toFixed(1)} ms`;
   console.log(
     `beyond process start, through mod.ts: ${
       ms(warm! - start!)
-    }, of which getCredentials() after the import: ${ms(warm! - imported!)}`,
+    } (target under 5 ms), of which getCredentials() after the import: ${
+      ms(warm! - imported!)
+    }`,
   );
   console.log(
     `beyond process start, importing only the store and the base class: ${
       ms(lean! - start!)
-    } (target under 5 ms)`,
+    }`,
   );
+}
+
+async function timeBreakdown(project: Project): Promise<void> {
+  const samples: Record<string, number>[] = [];
+  const starts: number[] = [];
+  const emptyScript = join(project.directory, "first_line.ts");
+  await Deno.writeTextFile(emptyScript, "console.log(performance.now());\n");
+  for (let round = 0; round < WARMUP_RUNS + RUNS; round++) {
+    const args = [project.directory, KEY, OTHER_KEY];
+    const { stdout } = await run(project, BREAKDOWN, args);
+    const empty = await run(project, emptyScript, []);
+    if (round < WARMUP_RUNS) continue;
+    samples.push(JSON.parse(stdout));
+    starts.push(Number(empty.stdout));
+  }
+  console.log(`\nfrom inside the process, ${project.name}, medians:`);
+  console.log(
+    `${"first line of an empty script".padEnd(36)} ${
+      median(starts).toFixed(2)
+    } ms after the time origin`,
+  );
+  for (const name of Object.keys(samples[0]!)) {
+    const value = median(samples.map((sample) => sample[name]!));
+    const what = name === "first line" ? "ms after the time origin" : "ms";
+    console.log(`${name.padEnd(36)} ${value.toFixed(2)} ${what}`);
+  }
+}
+
+const directory = await Deno.makeTempDir({ prefix: "sesame_warm_start_" });
+try {
+  const store = new FileCredentialStore({ directory });
+  const expiresAt = Date.now() + 24 * 3600_000;
+  await store.set(KEY, { accessToken: TOKEN, expiresAt });
+  await store.set(OTHER_KEY, { accessToken: TOKEN, expiresAt });
+  console.log(`${RUNS} runs each, Deno ${Deno.version.deno}, ${Deno.build.os}`);
+
+  // A copy of the lock file, so that the runs never write the project's.
+  const lock = join(directory, "repo.lock");
+  await Deno.copyFile(REPO_LOCK, lock);
+  const repo = {
+    name: "this repository",
+    config: REPO_CONFIG,
+    lock,
+    directory,
+  };
+  await timeVariants(repo);
+
+  const consumer = await consumerProject(directory);
+  await timeVariants(consumer);
+  await timeBreakdown(consumer);
 } finally {
   await Deno.remove(directory, { recursive: true });
 }

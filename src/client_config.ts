@@ -26,6 +26,13 @@ export interface ClientConfig {
   headerKey?: string;
   /** The audience the platform expects in its tokens. */
   audience?: string;
+  /**
+   * The authorization server's issuer identifier, from its metadata. When
+   * set, an ID token in a token response is checked against it (`iss`, and
+   * `aud`, `exp` and `iat`) before it is handed out; when not, an ID token is
+   * passed on unchecked.
+   */
+  issuer?: string;
 }
 
 /** Provides a platform's {@linkcode ClientConfig}, fetching it at most once. */

@@ -216,6 +216,7 @@ export class DeviceCodeAuthenticator extends CachingAuthenticator {
     return {
       tokenEndpoint: clientConfig.tokenEndpoint,
       deviceAuthorizationEndpoint: clientConfig.deviceAuthorizationEndpoint,
+      issuer: clientConfig.issuer,
       clientId: clientConfig.clientId,
       clientAuthentication: "none",
       insecure: this.#config.insecure,

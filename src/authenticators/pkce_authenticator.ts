@@ -229,6 +229,7 @@ export class PkceAuthenticator extends CachingAuthenticator {
   #oauthSettings(clientConfig: ClientConfig): OAuthSettings {
     return {
       tokenEndpoint: clientConfig.tokenEndpoint,
+      issuer: clientConfig.issuer,
       clientId: clientConfig.clientId,
       insecure: this.#config.insecure,
       context: this.#context,

@@ -98,6 +98,7 @@ function toClientConfig(
     headerKey: readString(client, "authorization_metadata_key")?.toLowerCase(),
     audience: readString(client, "audience"),
     serviceHttpEndpoint: readString(client, "service_http_endpoint"),
+    issuer: readString(server, "issuer"),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) Object.assign(config, { [key]: value });
@@ -152,16 +153,19 @@ export async function readOidcClientConfig(
     timeoutMs: options.timeoutMs,
   });
 
-  checkIssuer(readString(document, "issuer"), issuer, url);
-  return Object.freeze(toOidcClientConfig(document, url, options.client));
+  const named = checkIssuer(readString(document, "issuer"), issuer, url);
+  return Object.freeze(
+    toOidcClientConfig(document, url, named, options.client),
+  );
 }
 
+/** Returns the issuer as the document spells it, when it is the one asked for. */
 function checkIssuer(
   found: string | undefined,
   issuer: string,
   url: URL,
-): void {
-  if (found?.replace(/\/$/, "") === issuer) return;
+): string {
+  if (found !== undefined && found.replace(/\/$/, "") === issuer) return found;
   throw new ConfigError(
     `Cannot use the OpenID configuration from "${url}": it names the issuer "${
       found ?? ""
@@ -172,6 +176,7 @@ function checkIssuer(
 function toOidcClientConfig(
   document: Record<string, unknown>,
   url: URL,
+  issuer: string,
   client: OidcReadOptions["client"],
 ): ClientConfig {
   const { clientId, redirectUri, scopes, audience, headerKey } = client;
@@ -187,6 +192,8 @@ function toOidcClientConfig(
     authorizationEndpoint: endpoint("authorization_endpoint"),
     redirectUri: redirectUri || DEFAULT_REDIRECT_URI,
     clientId,
+    // As the document spells it: ID tokens carry this exact value.
+    issuer,
   };
   const device = readUrl(document, "device_authorization_endpoint", url);
   if (device) config.deviceAuthorizationEndpoint = device;

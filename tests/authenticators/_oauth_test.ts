@@ -37,6 +37,14 @@ function setup(
   return { settings, sleeps, events };
 }
 
+/** A JWT with an RS256 header and a signature that is not one. */
+function unsignedJwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown) =>
+    btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_")
+      .replace(/=+$/, "");
+  return `${part({ alg: "RS256", typ: "JWT" })}.${part(claims)}.c2ln`;
+}
+
 async function rejection(promise: Promise<unknown>): Promise<AuthError> {
   try {
     await promise;
@@ -325,6 +333,45 @@ Deno.test("refreshTokenGrant()", async (t) => {
       assert.equal(credentials.idToken, "not.a.jwt");
       assert.equal(credentials.refreshToken, "fake-rt2");
       assert.equal(server.requests[0]!.form.get("refresh_token"), "fake-rt1");
+    },
+  );
+
+  await t.step(
+    "checks an ID token against a known issuer: kept when it matches, refused when not",
+    async () => {
+      const ISSUER = "https://idp.example.com";
+      const idToken = (claims: Record<string, unknown>) =>
+        unsignedJwt({
+          iss: ISSUER,
+          aud: "fake-client",
+          sub: "someone",
+          iat: Math.floor(Date.now() / 1000),
+          exp: Math.floor(Date.now() / 1000) + 300,
+          ...claims,
+        });
+      const good = idToken({});
+      const responses = [
+        good,
+        idToken({ iss: "https://evil.example.com" }),
+        idToken({ aud: "another-client" }),
+        idToken({ exp: Math.floor(Date.now() / 1000) - 3600 }),
+      ];
+      await using server = serveFakeOAuth(() =>
+        tokenJson({ ...TOKEN, id_token: responses.shift() })
+      );
+      const { settings } = setup(server, {
+        clientSecret: undefined,
+        issuer: ISSUER,
+      });
+
+      const credentials = await refreshTokenGrant(settings, "fake-rt1");
+      assert.equal(credentials.idToken, good);
+      for (const wrong of ["iss", "aud", "exp"]) {
+        const error = await rejection(refreshTokenGrant(settings, "fake-rt1"));
+        assert.ok(error instanceof TokenRequestError, wrong);
+        assert.match(error.message, /does not conform/, wrong);
+        assert.doesNotMatch(error.message, /eyJ/, "no token in the message");
+      }
     },
   );
 

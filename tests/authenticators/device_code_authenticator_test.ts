@@ -14,6 +14,7 @@ import {
   StaticClientConfigStore,
   TokenRequestError,
 } from "../../mod.ts";
+import { decodeJwt } from "jose";
 import { approveDeviceLogin } from "../support/browser.ts";
 import {
   type FakeHandler,
@@ -72,7 +73,7 @@ Deno.test("DeviceCodeAuthenticator against the test authorization server", async
   const store = clientConfig({
     tokenEndpoint: idp.tokenEndpoint,
     deviceAuthorizationEndpoint: idp.deviceAuthorizationEndpoint,
-  }, { clientId: idp.clients.native.clientId });
+  }, { clientId: idp.clients.native.clientId, issuer: idp.issuer });
   const config: PlatformConfig = { endpoint: "flyte.test", scopes: SCOPES };
   const credentialStore = new MemoryCredentialStore();
   const key = credentialStoreKey(
@@ -107,6 +108,10 @@ Deno.test("DeviceCodeAuthenticator against the test authorization server", async
         credentials.refreshToken && credentials.accessToken,
         "no tokens",
       );
+      // Checked against the issuer before it was handed out.
+      const idToken = decodeJwt(credentials.idToken ?? "");
+      assert.equal(idToken.iss, idp.issuer);
+      assert.equal(idToken.aud, idp.clients.native.clientId);
       assert.equal(prompts[0]!.verificationUri, idp.deviceVerificationUri);
       assert.ok(prompts[0]!.verificationUriComplete?.includes("user_code="));
       assert.deepEqual(waits, [5000]);

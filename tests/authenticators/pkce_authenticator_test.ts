@@ -12,6 +12,7 @@ import {
   StaticClientConfigStore,
   TokenRequestError,
 } from "../../mod.ts";
+import { decodeJwt } from "jose";
 import { authorizeInBrowser } from "../support/browser.ts";
 import { startIdp } from "../support/idp.ts";
 
@@ -501,6 +502,10 @@ Deno.test("PkceAuthenticator against the test IdP", async (t) => {
       assert.equal(credentials.accessToken.split(".").length, 3);
       assert.deepEqual(await credentialStore.get(key), credentials);
       assert.ok(credentials.refreshToken);
+      // Checked against the discovered issuer before it was handed out.
+      const idToken = decodeJwt(credentials.idToken ?? "");
+      assert.equal(idToken.iss, idp.issuer);
+      assert.equal(idToken.aud, idp.clients.native.clientId);
     },
   );
 

@@ -54,8 +54,28 @@ Deno.test("OidcClientConfigStore", async (t) => {
       clientId: "native",
       scopes: ["openid", "offline_access"],
       audience: "https://api.example.com",
+      issuer: server.origin,
     });
   });
+
+  await t.step(
+    "getClientConfig() keeps the issuer as the document spells it",
+    async () => {
+      await using server = issuer((origin) => ({
+        ...discovery(origin),
+        issuer: `${origin}/`,
+      }));
+      const store = new OidcClientConfigStore({
+        issuer: server.origin,
+        clientId: "native",
+      });
+
+      const config = await store.getClientConfig();
+
+      // ID tokens carry the issuer exactly as the provider names it.
+      assert.equal(config.issuer, `${server.origin}/`);
+    },
+  );
 
   await t.step(
     "getClientConfig() fetches once under 10 concurrent calls",

@@ -69,6 +69,7 @@ Deno.test("RemoteClientConfigStore", async (t) => {
       headerKey: "flyte-authorization",
       audience: "https://flyte.example.com",
       serviceHttpEndpoint: "https://flyte.example.com/api",
+      issuer: "https://idp.example.com",
     });
     assert.deepEqual(
       seen.map((request) => request.accept),
@@ -112,7 +113,7 @@ Deno.test("RemoteClientConfigStore", async (t) => {
         scopes: [""],
         service_http_endpoint: "",
       },
-      { ...SNAKE_SERVER, device_authorization_endpoint: "" },
+      { ...SNAKE_SERVER, device_authorization_endpoint: "", issuer: "" },
     );
     const store = new RemoteClientConfigStore(`http://${server.hostPort}`);
 
