@@ -14,6 +14,7 @@ import { credentialStoreKey } from "../store/credential_store.ts";
 import { once } from "../_once.ts";
 // The protocol is imported when a token is needed, so that a program
 // finding its token cached never loads it.
+import { loadOAuth } from "./_load_oauth.ts";
 import type { OAuthSettings } from "./_oauth.ts";
 import {
   CachingAuthenticator,
@@ -185,7 +186,7 @@ export class ClientCredentialsAuthenticator extends CachingAuthenticator {
       timeoutMs: this.#options.timeoutMs,
       sleep: this.#options.sleep,
     };
-    const { clientCredentialsGrant } = await import("./_oauth.ts");
+    const { clientCredentialsGrant } = await loadOAuth();
     return await clientCredentialsGrant(settings, {
       scopes: this.#config.scopes ?? clientConfig?.scopes,
       audience: this.#config.audience ?? clientConfig?.audience,

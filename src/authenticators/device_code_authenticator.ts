@@ -14,6 +14,7 @@ import { credentialStoreKey } from "../store/credential_store.ts";
 import { once } from "../_once.ts";
 // The protocol is imported when a token is needed, so that a program
 // finding its token cached never loads it.
+import { loadOAuth } from "./_load_oauth.ts";
 import type { OAuthSettings, TokenParameters } from "./_oauth.ts";
 import {
   CachingAuthenticator,
@@ -166,7 +167,7 @@ export class DeviceCodeAuthenticator extends CachingAuthenticator {
     const { current, signal } = options;
     const settings = this.#settings(await this.#clientConfig());
     if (current?.refreshToken) {
-      const { refreshTokenGrant } = await import("./_oauth.ts");
+      const { refreshTokenGrant } = await loadOAuth();
       try {
         return await refreshTokenGrant(
           settings,
@@ -187,9 +188,8 @@ export class DeviceCodeAuthenticator extends CachingAuthenticator {
     settings: OAuthSettings,
     signal: AbortSignal,
   ): Promise<Credentials> {
-    const { deviceAuthorizationGrant, pollDeviceAuthorization } = await import(
-      "./_oauth.ts"
-    );
+    const { deviceAuthorizationGrant, pollDeviceAuthorization } =
+      await loadOAuth();
     const authorization = await deviceAuthorizationGrant(
       settings,
       this.#parameters(await this.#clientConfig()),

@@ -16,6 +16,7 @@ import { isLoopbackHost } from "../_loopback_host.ts";
 // The listener and the protocol are imported when a token is needed, so
 // that a program finding its token cached never loads them.
 import type { LoopbackListener } from "./_loopback.ts";
+import { loadOAuth } from "./_load_oauth.ts";
 import type { OAuthSettings } from "./_oauth.ts";
 import {
   CachingAuthenticator,
@@ -173,7 +174,7 @@ export class PkceAuthenticator extends CachingAuthenticator {
     const { current, signal } = options;
     const clientConfig = await this.#store.getClientConfig();
     if (current?.refreshToken) {
-      const { refreshTokenGrant } = await import("./_oauth.ts");
+      const { refreshTokenGrant } = await loadOAuth();
       try {
         return await refreshTokenGrant(
           this.#oauthSettings(clientConfig),
@@ -199,9 +200,7 @@ export class PkceAuthenticator extends CachingAuthenticator {
     const { listenOnLoopback, loopbackRedirect } = await import(
       "./_loopback.ts"
     );
-    const { authorizationCodeGrant, newPkceSecrets } = await import(
-      "./_oauth.ts"
-    );
+    const { authorizationCodeGrant, newPkceSecrets } = await loadOAuth();
     const redirect = loopbackRedirect(clientConfig.redirectUri);
     const { verifier, challenge, state } = await newPkceSecrets();
     signal.throwIfAborted();
