@@ -13,15 +13,18 @@ import { AuthError, ConfigError, TokenRequestError } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { credentialStoreKey } from "../store/credential_store.ts";
 import { isLoopbackHost } from "../_loopback_host.ts";
-// The listener and the protocol are imported when a token is needed, so
-// that a program finding its token cached never loads them.
+import { once } from "../_once.ts";
 import type { LoopbackListener } from "./_loopback.ts";
-import { loadOAuth } from "./_load_oauth.ts";
 import type { OAuthSettings } from "./_oauth.ts";
 import {
   CachingAuthenticator,
   type FetchCredentialsOptions,
 } from "./caching_authenticator.ts";
+
+// The protocol is imported on the first token request, so that a program
+// finding its token cached never loads it, and then kept: a dynamic import
+// per request would go through the module loader each time (about 20 µs).
+const loadOAuth = once(() => import("./_oauth.ts"));
 
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 const OFFLINE_ACCESS = "offline_access";
@@ -197,6 +200,7 @@ export class PkceAuthenticator extends CachingAuthenticator {
     clientConfig: ClientConfig,
     signal: AbortSignal,
   ): Promise<Credentials> {
+    // Only a browser log-in needs the listener: it loads with the first one.
     const { listenOnLoopback, loopbackRedirect } = await import(
       "./_loopback.ts"
     );

@@ -20,8 +20,6 @@ import {
 } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { BUILTIN_AUTH_MODES } from "./builtin_modes.ts";
-// Discovery, with its JSONC parser, is loaded only when a mode is neither
-// built in nor registered, or when the modes are listed.
 import type { PluginConfigFile } from "./discovery.ts";
 import type {
   AuthenticatorClass,
@@ -29,6 +27,11 @@ import type {
   AuthenticatorPlugin,
 } from "./plugin.ts";
 import { type AuthenticatorRegistry, registry } from "./registry.ts";
+import { once } from "../_once.ts";
+
+// Discovery, with its JSONC parser, is loaded only when a mode is neither
+// built in nor registered, or when the modes are listed; then kept.
+const loadDiscovery = once(() => import("./discovery.ts"));
 
 /** The mode used when the config names none. */
 export const DEFAULT_AUTH_MODE = "standard";
@@ -248,7 +251,7 @@ export async function listAuthModes(
   }
   const file = await configFileOf(options);
   if (file !== undefined) {
-    const { resolvePluginSpecifier } = await import("./discovery.ts");
+    const { resolvePluginSpecifier } = await loadDiscovery();
     for (const [mode, specifier] of file.plugins) {
       const entry = listDiscovered(mode, specifier, file, plugins);
       try {
@@ -297,7 +300,7 @@ async function findPlugin(
     };
   }
   const resolution = await discover(mode, options);
-  const { importPlugin } = await import("./discovery.ts");
+  const { importPlugin } = await loadDiscovery();
   const plugin = await importPlugin(
     mode,
     resolution.specifier,
@@ -316,7 +319,7 @@ async function discover(
   if (file === undefined || specifier === undefined) {
     throw unknownMode(mode, options.registry ?? registry, file, options);
   }
-  const { resolvePluginSpecifier } = await import("./discovery.ts");
+  const { resolvePluginSpecifier } = await loadDiscovery();
   const url = resolvePluginSpecifier(mode, specifier, file);
   return { mode, source: "config", configFile: file.path, specifier, url };
 }
@@ -325,7 +328,7 @@ async function configFileOf(
   options: Omit<ResolveOptions, "context">,
 ): Promise<PluginConfigFile | undefined> {
   if (options.configFile === false) return undefined;
-  const { findConfigFile, readPluginConfig } = await import("./discovery.ts");
+  const { findConfigFile, readPluginConfig } = await loadDiscovery();
   const path = findConfigFile(options.configFile, Deno.cwd());
   return path === undefined ? undefined : await readPluginConfig(path);
 }
