@@ -25,6 +25,20 @@ export function isAbsolutePath(path: string): boolean {
 }
 
 /**
+ * The path of an entry of a folder, joined without normalizing: cheaper than
+ * {@linkcode resolvePath} for a name that holds no separator.
+ *
+ * @param directory The folder.
+ * @param name The entry's name.
+ * @returns The entry's path.
+ */
+export function childPath(directory: string, name: string): string {
+  const separated = directory.endsWith(SEPARATOR) ||
+    (WINDOWS && directory.endsWith("/"));
+  return separated ? directory + name : directory + SEPARATOR + name;
+}
+
+/**
  * Joins and normalizes path segments, resolving `.` and `..`; an absolute
  * segment starts over, as `path.resolve` does.
  *

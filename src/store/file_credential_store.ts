@@ -8,7 +8,7 @@
 import type { Credentials } from "../authenticator.ts";
 import { AuthError, ConfigError } from "../errors.ts";
 import type { CredentialLock, CredentialStore } from "./credential_store.ts";
-import { isAbsolutePath, resolvePath } from "../_path.ts";
+import { childPath, isAbsolutePath, resolvePath } from "../_path.ts";
 
 const FORMAT_VERSION = 1;
 const SLUG_MAX = 40;
@@ -245,7 +245,7 @@ export class FileCredentialStore implements CredentialStore {
     try {
       for await (const entry of Deno.readDir(this.directory)) {
         if (!entry.isFile || !entry.name.endsWith(".json")) continue;
-        const key = await this.#keyOf(resolvePath(this.directory, entry.name));
+        const key = await this.#keyOf(childPath(this.directory, entry.name));
         if (key !== undefined) keys.push(key);
       }
     } catch (error) {
@@ -331,7 +331,7 @@ export class FileCredentialStore implements CredentialStore {
         "Cannot use a credential store key: it must be a non-empty string",
       );
     }
-    return resolvePath(this.directory, fileName(key) + extension);
+    return childPath(this.directory, fileName(key) + extension);
   }
 
   async #ensureDirectory(): Promise<void> {
@@ -452,9 +452,31 @@ function unixCacheHome(
  */
 function fileName(key: string): string {
   const hex = fnv1a64(key);
-  const slug = key.toLowerCase().replace(/[^a-z0-9.]+/g, "-")
-    .slice(0, SLUG_MAX).replace(/^[-.]+|[-.]+$/g, "");
+  const slug = slugOf(key);
   return slug ? `${slug}-${hex}` : hex;
+}
+
+/**
+ * The key in lower case, with letters, digits and dots kept and every run of
+ * anything else made one dash, cut at {@linkcode SLUG_MAX} characters, and
+ * with no dash or dot at either end. Written as a loop: the regular
+ * expressions it replaces cost a tenth of a millisecond to compile in each
+ * process.
+ */
+function slugOf(key: string): string {
+  let slug = "";
+  for (const char of key.toLowerCase()) {
+    if (slug.length === SLUG_MAX) break;
+    const kept = (char >= "a" && char <= "z") || (char >= "0" && char <= "9") ||
+      char === ".";
+    if (kept) slug += char;
+    else if (!slug.endsWith("-")) slug += "-";
+  }
+  let start = 0;
+  let end = slug.length;
+  while (start < end && "-.".includes(slug[start]!)) start++;
+  while (end > start && "-.".includes(slug[end - 1]!)) end--;
+  return slug.slice(start, end);
 }
 
 /**

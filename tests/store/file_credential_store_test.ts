@@ -38,6 +38,12 @@ async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
   }
 }
 
+/** The slug as two regular expressions make it. */
+function referenceSlug(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9.]+/g, "-").slice(0, 40)
+    .replace(/^[-.]+|[-.]+$/g, "");
+}
+
 function referenceFnv1a64(text: string): string {
   let hash = 0xcbf29ce484222325n;
   for (const byte of new TextEncoder().encode(text)) {
@@ -240,6 +246,37 @@ Deno.test("FileCredentialStore", async (t) => {
           const hash = referenceFnv1a64(key);
           assert.ok(names.some((name) => name.endsWith(`${hash}.json`)), key);
         }
+      });
+    },
+  );
+
+  await t.step(
+    "file names start with a readable slug of the key, at most 40 characters",
+    async () => {
+      await withTempDir(async (directory) => {
+        const store = new FileCredentialStore({ directory });
+        const keys = [
+          "https://Flyte.Example.com:443|PKCE|flytectl",
+          "..--Leading and trailing--..",
+          "a".repeat(39) + "|b",
+          "b".repeat(41),
+          "caf\u00e9|\u{1f511}|x",
+          "|||",
+        ];
+        for (const key of keys) await store.set(key, { accessToken: "t" });
+
+        const names = await fileNames(directory);
+        for (const key of keys) {
+          const slug = referenceSlug(key);
+          const hash = referenceFnv1a64(key);
+          const name = slug ? `${slug}-${hash}.json` : `${hash}.json`;
+          assert.ok(names.includes(name), `${name} in ${names.join(" ")}`);
+        }
+        assert.ok(names.includes(
+          `https-flyte.example.com-443-pkce-flytect-${
+            referenceFnv1a64(keys[0]!)
+          }.json`,
+        ));
       });
     },
   );
