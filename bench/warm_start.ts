@@ -11,8 +11,8 @@
  * then prints the medians and the differences. It does so twice: with this
  * repository's deno.json and lock file (whose 67 npm packages are mostly
  * test and benchmark tools), and in a consumer project whose deno.json maps
- * only the three packages sesame imports, as an application using sesame
- * would have them. Last, it runs `bench/fresh/warm_get.ts` in the consumer
+ * only the four packages sesame's modules import, as an application using
+ * sesame would have them. Last, it runs `bench/fresh/warm_get.ts` in the consumer
  * project, which times the steps from inside the process.
  *
  * Run with `deno run -A bench/warm_start.ts [runs]` (default 40 runs each).
@@ -31,7 +31,8 @@ const WARMUP_RUNS = 3;
 const KEY = "https://flyte.example.com|pkce|flytectl";
 const OTHER_KEY = "https://flyte.example.com|deviceflow|flytectl";
 const TOKEN = "warm-start-test-token";
-const RUNTIME_PACKAGES = ["oauth4webapi", "yaml", "jsonc-parser"];
+// The npm packages sesame's own modules import (Deno maps their subpaths).
+const RUNTIME_IMPORTS = ["oauth4webapi", "yaml", "jsonc-parser", "jose"];
 const REPO_CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 const REPO_LOCK = fileURLToPath(new URL("../deno.lock", import.meta.url));
 const MOD = new URL("../mod.ts", import.meta.url).href;
@@ -121,7 +122,7 @@ async function consumerProject(directory: string): Promise<Project> {
     config,
     JSON.stringify({
       imports: Object.fromEntries(
-        RUNTIME_PACKAGES.map((name) => [name, imports[name]]),
+        RUNTIME_IMPORTS.map((name) => [name, imports[name]]),
       ),
     }),
   );

@@ -324,7 +324,7 @@ export abstract class CachingAuthenticator implements Authenticator {
     }
     const fresh: Credentials = {
       ...fetched,
-      expiresAt: fetched.expiresAt ?? jwtExpiry(fetched.accessToken),
+      expiresAt: fetched.expiresAt ?? await jwtExpiry(fetched.accessToken),
       refreshToken: fetched.refreshToken ?? current?.refreshToken,
     };
     if (fresh.refreshToken === undefined) delete fresh.refreshToken;

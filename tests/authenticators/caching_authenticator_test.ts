@@ -231,6 +231,22 @@ Deno.test("getCredentials() keeps a token of unknown expiry until a forced refre
   assert.equal((await forced).accessToken, "renewed");
 });
 
+Deno.test("getCredentials() treats a token that only looks like a JWT as of unknown expiry", async () => {
+  const { authenticator } = setup();
+  const first = authenticator.getCredentials();
+  await authenticator.fetchStarted();
+  authenticator.answer({ accessToken: "three.dotted.parts" });
+
+  const credentials = await first;
+  assert.equal(credentials.accessToken, "three.dotted.parts");
+  assert.equal(credentials.expiresAt, undefined);
+  assert.equal(
+    (await authenticator.getCredentials()).accessToken,
+    credentials.accessToken,
+  );
+  assert.equal(authenticator.calls.length, 1);
+});
+
 Deno.test("getCredentials() reads the expiry from the JWT exp when none is given", async () => {
   const { clock, authenticator } = setup();
   const exp = Math.floor(clock.now() / 1000) + 3600;
