@@ -137,7 +137,11 @@ export class FileCredentialStore implements CredentialStore {
   get(key: string): Promise<Credentials | undefined> {
     // Read synchronously: the file is small, and a process's first
     // asynchronous file operation costs more than the whole read.
-    return Promise.try(() => this.#read(key));
+    try {
+      return Promise.resolve(this.#read(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #read(key: string): Credentials | undefined {
