@@ -12,16 +12,12 @@ import { ConfigError } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { credentialStoreKey } from "../store/credential_store.ts";
 import { once } from "../_once.ts";
+import { loadOAuth } from "./_load_oauth.ts";
 import type { OAuthSettings } from "./_oauth.ts";
 import {
   CachingAuthenticator,
   type FetchCredentialsOptions,
 } from "./caching_authenticator.ts";
-
-// The protocol is imported on the first token request, so that a program
-// finding its token cached never loads it, and then kept: a dynamic import
-// per request would go through the module loader each time (about 20 µs).
-const loadOAuth = once(() => import("./_oauth.ts"));
 
 /** Options of {@linkcode ClientCredentialsAuthenticator}. */
 export interface ClientCredentialsAuthenticatorOptions {

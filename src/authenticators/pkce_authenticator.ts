@@ -13,18 +13,13 @@ import { AuthError, ConfigError, TokenRequestError } from "../errors.ts";
 import type { PlatformConfig } from "../platform_config.ts";
 import { credentialStoreKey } from "../store/credential_store.ts";
 import { isLoopbackHost } from "../_loopback_host.ts";
-import { once } from "../_once.ts";
 import type { LoopbackListener } from "./_loopback.ts";
+import { loadOAuth } from "./_load_oauth.ts";
 import type { OAuthSettings } from "./_oauth.ts";
 import {
   CachingAuthenticator,
   type FetchCredentialsOptions,
 } from "./caching_authenticator.ts";
-
-// The protocol is imported on the first token request, so that a program
-// finding its token cached never loads it, and then kept: a dynamic import
-// per request would go through the module loader each time (about 20 µs).
-const loadOAuth = once(() => import("./_oauth.ts"));
 
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 const OFFLINE_ACCESS = "offline_access";

@@ -52,6 +52,16 @@ function referenceFnv1a64(text: string): string {
   return hash.toString(16).padStart(16, "0");
 }
 
+/** The file names a store leaves after setting each key. */
+async function namesAfterSetting(
+  directory: string,
+  keys: string[],
+): Promise<string[]> {
+  const store = new FileCredentialStore({ directory });
+  for (const key of keys) await store.set(key, { accessToken: "t" });
+  return await fileNames(directory);
+}
+
 async function fileNames(directory: string): Promise<string[]> {
   const names = [];
   for await (const entry of Deno.readDir(directory)) names.push(entry.name);
@@ -229,16 +239,14 @@ Deno.test("FileCredentialStore", async (t) => {
     "file names end in the 64-bit FNV-1a hash of the key's UTF-8 bytes",
     async () => {
       await withTempDir(async (directory) => {
-        const store = new FileCredentialStore({ directory });
         const keys = [
           "a",
           "foobar",
           "https://h\u00e9|pkce|\u4e16\u754c",
           "\u{1f511}",
         ];
-        for (const key of keys) await store.set(key, { accessToken: "t" });
 
-        const names = await fileNames(directory);
+        const names = await namesAfterSetting(directory, keys);
         // Two published test vectors, then a plain BigInt FNV-1a for the rest.
         assert.ok(names.includes("a-af63dc4c8601ec8c.json"), names.join(" "));
         assert.ok(names.includes("foobar-85944171f73967e8.json"));
@@ -254,7 +262,6 @@ Deno.test("FileCredentialStore", async (t) => {
     "file names start with a readable slug of the key, at most 40 characters",
     async () => {
       await withTempDir(async (directory) => {
-        const store = new FileCredentialStore({ directory });
         const keys = [
           "https://Flyte.Example.com:443|PKCE|flytectl",
           "..--Leading and trailing--..",
@@ -263,9 +270,8 @@ Deno.test("FileCredentialStore", async (t) => {
           "caf\u00e9|\u{1f511}|x",
           "|||",
         ];
-        for (const key of keys) await store.set(key, { accessToken: "t" });
 
-        const names = await fileNames(directory);
+        const names = await namesAfterSetting(directory, keys);
         for (const key of keys) {
           const slug = referenceSlug(key);
           const hash = referenceFnv1a64(key);
